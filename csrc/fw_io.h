@@ -1,0 +1,31 @@
+/* Socket system calls the server makes per connection, each wrapped so that it
+ * returns >= 0 on success or -errno, retries EINTR, and never raises SIGPIPE. */
+#ifndef FW_IO_H
+#define FW_IO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+/* Accepts one connection from listening socket lfd as a non-blocking,
+ * close-on-exec fd with TCP_NODELAY set (for TCP). The peer's address is written
+ * to ip (NUL-terminated; "" for unix sockets) and its port to *port (0 for unix
+ * sockets). Returns the fd, or -errno (-EAGAIN when none is waiting). */
+int fw_io_accept(int lfd, char *ip, size_t iplen, int *port);
+
+/* Reads up to n bytes. Returns the count, 0 at end of stream, or -errno. */
+ssize_t fw_io_read(int fd, char *buf, size_t n);
+
+/* Sends the iovecs as one sendmsg. Returns bytes sent (possibly fewer than
+ * asked) or -errno (-EAGAIN when the send buffer is full). */
+ssize_t fw_io_writev(int fd, const struct iovec *iov, int iovcnt);
+
+/* Sends up to count bytes of in_fd from *offset with sendfile(2), advancing
+ * *offset. Returns bytes sent, 0 at the end of the file, or -errno. */
+ssize_t fw_io_sendfile(int out_fd, int in_fd, off_t *offset, size_t count);
+
+/* Blocks until fd is writable or timeout_ms passes (-1: no limit).
+ * Returns 1 when writable, 0 on timeout, or -errno. Call it without the GIL. */
+int fw_io_wait_writable(int fd, int timeout_ms);
+
+#endif

@@ -1,0 +1,131 @@
+# The cdef classes of the core, declared once so each .pxi that works on them
+# sees the same layout. Theory of operation: see the top of _core.pyx.
+from libc.stdint cimport uint64_t
+from posix.types cimport off_t
+
+from fastwsgi.cchunked cimport fw_chunked_t
+from fastwsgi.cloop cimport fw_event_t, fw_loop_t
+from fastwsgi.cparser cimport fw_header_t, fw_parse_limits_t, fw_request_t
+
+
+cdef class TimerQueue:
+    # Connections waiting under one timeout, oldest first. Every member got the
+    # same timeout when it joined, so deadlines grow from head to tail and expiry
+    # only ever looks at the head: no scan of all connections.
+    cdef readonly double timeout           # seconds; <= 0 means never expire
+    cdef Connection head
+    cdef Connection tail
+
+    cdef void push(self, Connection conn, double now)
+    cdef void unlink(self, Connection conn)
+
+
+cdef class Response:
+    cdef Connection conn
+    cdef object status                     # bytes "200 OK" once start_response validated it
+    cdef int status_code
+    cdef list headers                      # [(name bytes, value bytes)] as the app gave them
+    cdef long long content_length          # from the app's Content-Length, -1 if none
+    cdef bint app_wants_close              # app sent Connection: close
+    cdef bint started                      # start_response was called
+    cdef bint head_sent                    # status line is on its way to the client
+    cdef bint chunked                      # we frame the body with chunked coding
+    cdef bint body_allowed                 # False for HEAD, 1xx, 204, 304
+    cdef bint keep_alive                   # connection stays open after this response
+    cdef long long body_sent               # body bytes queued, without chunk framing
+    cdef object result                     # the app's iterable; None once closed
+    cdef object iterator
+    cdef bint iteration_done
+    cdef int sendfile_fd                   # >= 0 while a file_wrapper goes out by sendfile
+    cdef off_t sendfile_offset
+    cdef long long sendfile_left
+
+    cdef list check_headers(self, headers)
+    cdef int finalize_head(self) except -1
+    cdef bytes build_head(self)
+    cdef void close_result(self)
+
+
+cdef class Connection:
+    cdef Server server
+    cdef int fd
+    cdef int state                         # S_* in _core.pyx
+    cdef str remote_addr
+    cdef str remote_port
+    # read buffer: bytes [rpos, rlen) are received and not yet consumed
+    cdef char *rbuf
+    cdef size_t rcap
+    cdef size_t rlen
+    cdef size_t rpos
+    cdef size_t parsed_upto                # last_len for fw_parse_request
+    # the request being received
+    cdef dict environ
+    cdef int minor_version
+    cdef bint is_head
+    cdef bint client_keep_alive
+    cdef int body_kind
+    cdef uint64_t body_left                # Content-Length bytes still to read
+    cdef uint64_t body_received
+    cdef fw_chunked_t chunked
+    cdef object body                       # BodySink while reading the body
+    cdef str request_line                  # for the access log
+    # the response being sent
+    cdef Response response
+    cdef list out                          # bytes queued for the socket
+    cdef size_t out_off                    # bytes of out[0] already sent
+    cdef unsigned watching                 # FW_READABLE / FW_WRITABLE we asked for
+    # timers
+    cdef TimerQueue timer_queue
+    cdef Connection timer_prev
+    cdef Connection timer_next
+    cdef double deadline
+
+
+cdef class Server:
+    cdef fw_loop_t *loop
+    cdef fw_event_t *events
+    cdef public object app                 # the WSGI callable; replaceable between requests
+    cdef list listeners                    # the listening socket objects (kept alive)
+    cdef set listener_fds
+    cdef list by_fd                        # fd -> Connection (or None)
+    cdef int wake_r                        # self-pipe: stop() and signals wake the loop
+    cdef int wake_w
+    cdef bint stopping
+    cdef object previous_wakeup_fd
+    cdef bint closed
+    cdef dict environ_template
+    cdef dict header_keys                  # raw field name bytes -> environ key or None
+    cdef fw_parse_limits_t limits
+    cdef fw_header_t *header_slots         # scratch for the parser, max_header_count long
+    cdef char *path_scratch                # scratch for percent-decoding PATH_INFO
+    cdef uint64_t max_body_size
+    cdef size_t spool_threshold
+    cdef size_t max_chunk_extension
+    cdef size_t max_trailer_bytes
+    cdef TimerQueue head_timers
+    cdef TimerQueue body_timers
+    cdef TimerQueue write_timers
+    cdef TimerQueue idle_timers
+    cdef TimerQueue linger_timers
+    cdef int write_timeout_ms
+    cdef object access_log                 # callable or None
+    cdef bytes date_header
+    cdef long date_second
+    cdef double now
+    cdef long long requests_done
+    cdef long long requests_limit          # stop after this many (handle_request); 0 = no limit
+    cdef list pending                      # connections with buffered requests to go on with
+
+    cdef int check(self, int rc) except -1
+    cdef int run_pending(self) except -1
+    cdef install_wakeup_fd(self)
+    cdef restore_wakeup_fd(self)
+
+    cdef void update_clock(self)
+    cdef bytes current_date_header(self)
+    cdef int accept_all(self, int lfd) except -1
+    cdef int dispatch(self, int fd, unsigned events) except -1
+    cdef int expire_timers(self) except -1
+    cdef int next_timeout_ms(self)
+    cdef void watch(self, Connection conn, unsigned mask)
+    cdef void close_connection(self, Connection conn)

@@ -1,0 +1,714 @@
+# cython: language_level=3
+"""The fastwsgi core: one event loop, its connections, and the WSGI calls.
+
+Theory of operation. A Server owns an fw_loop (csrc/fw_loop.h) and the listening
+sockets the Python layer opened. serve() waits in the loop without the GIL, gets
+back an array of fired events and dispatches each one here, so no exception ever
+unwinds through C. A connection moves through these states (the one table):
+
+    READ_HEAD --head parsed, body follows--> READ_BODY --body complete--> IN_APP
+    READ_HEAD --head parsed, no body-------> IN_APP
+    IN_APP    --app returned---------------> WRITE
+    WRITE     --response sent, keep-alive--> READ_HEAD (pipelined bytes parsed at once)
+    WRITE     --response sent, close-------> closed
+    any       --protocol error-------------> CLOSING (error answer, then drain, close)
+    any       --peer gone / timeout--------> closed
+
+The whole body is received before the app is called (memory up to a threshold,
+then an unlinked temporary file), so a slow client never stalls the loop and
+wsgi.input never blocks. While a connection is in IN_APP or WRITE we stop reading
+from it, which bounds what a pipelining client can make us buffer. The response
+iterable is pulled one chunk at a time, only when the previous one has left, so
+memory per connection stays bounded whatever the response size.
+
+Timeouts live in TimerQueues, one per kind of wait, each sorted by deadline.
+"""
+import logging
+import sys
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.exc cimport PyErr_CheckSignals
+from libc.errno cimport EAGAIN, EINTR, EMFILE, ENFILE
+from libc.stdint cimport uint64_t
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memcpy, memmove, memset
+from posix.fcntl cimport F_GETFL, F_SETFL, O_NONBLOCK, fcntl
+from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
+from posix.unistd cimport close, pipe, read, write
+
+from fastwsgi cimport cchunked, cerrors, cio, cloop, cparser
+
+log = logging.getLogger("fastwsgi")
+
+# Connection states (see the table above).
+cdef enum:
+    S_READ_HEAD = 0
+    S_READ_BODY = 1
+    S_IN_APP = 2
+    S_WRITE = 3
+    S_CLOSING = 4
+    S_CLOSED = 5
+
+DEF MAX_EVENTS = 256
+DEF READ_CHUNK = 65536                    # bytes asked of one recv while reading a body
+DEF INITIAL_RBUF = 8192                   # a fresh connection's read buffer
+DEF ACCEPT_BATCH = 64                     # accepts per readiness event, then others get a turn
+DEF PIPELINE_BATCH = 32                   # pipelined requests answered before yielding
+DEF LINGER_SECONDS = 2.0                  # how long an error answer waits for the client
+DEF LINGER_DISCARD = 1048576              # bytes drained from a client we are closing
+
+include "body.pxi"
+include "environ.pxi"
+include "response.pxi"
+
+
+cdef class TimerQueue:
+    def __cinit__(self, double timeout):
+        self.timeout = timeout
+
+    cdef void push(self, Connection conn, double now):
+        """(Re)start conn's wait in this queue: it goes to the tail."""
+        if conn.timer_queue is not None:
+            conn.timer_queue.unlink(conn)
+        if self.timeout <= 0:
+            return
+        conn.deadline = now + self.timeout
+        conn.timer_queue = self
+        conn.timer_prev = self.tail
+        conn.timer_next = None
+        if self.tail is None:
+            self.head = conn
+        else:
+            self.tail.timer_next = conn
+        self.tail = conn
+
+    cdef void unlink(self, Connection conn):
+        if conn.timer_prev is None:
+            self.head = conn.timer_next
+        else:
+            conn.timer_prev.timer_next = conn.timer_next
+        if conn.timer_next is None:
+            self.tail = conn.timer_prev
+        else:
+            conn.timer_next.timer_prev = conn.timer_prev
+        conn.timer_prev = None
+        conn.timer_next = None
+        conn.timer_queue = None
+
+
+cdef class Connection:
+    def __cinit__(self, Server server, int fd, str remote_addr, str remote_port):
+        self.server = server
+        self.fd = fd
+        self.remote_addr = remote_addr
+        self.remote_port = remote_port
+        self.state = S_READ_HEAD
+        self.rbuf = <char *>malloc(INITIAL_RBUF)
+        if self.rbuf == NULL:
+            raise MemoryError()
+        self.rcap = INITIAL_RBUF
+        self.out = []
+
+    def __dealloc__(self):
+        free(self.rbuf)
+
+
+cdef double monotonic():
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec + ts.tv_nsec * 1e-9
+
+
+cdef int set_nonblocking(int fd) except -1:
+    cdef int flags = fcntl(fd, F_GETFL)
+    if flags < 0 or fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0:
+        raise OSError("fcntl failed on the wake-up pipe")
+    return 0
+
+
+cdef class Server:
+    """Serves one WSGI app on already-listening sockets.
+
+    Server(app, sockets, config, base_environ, access_log=None): sockets are
+    listening socket.socket objects (the caller keeps ownership and closes
+    them); config carries the limits and timeouts (see fastwsgi.config);
+    base_environ holds the per-server environ keys (SERVER_NAME, SERVER_PORT,
+    wsgi.errors, ...); access_log, when not None, is called as
+    access_log(environ, request_line, status_code, body_bytes) after each
+    response.
+    """
+
+    def __cinit__(self):
+        self.wake_r = -1
+        self.wake_w = -1
+
+    def __init__(self, app, sockets, config, base_environ, access_log=None):
+        cdef int fds[2]
+        if not callable(app):
+            raise TypeError("the WSGI app must be callable")
+        self.app = app
+        self.access_log = access_log
+        self.listeners = list(sockets)
+        self.listener_fds = set()
+        self.by_fd = []
+        self.loop = cloop.fw_loop_create()
+        if self.loop == NULL:
+            raise OSError("cannot create the event loop")
+        self.events = <cloop.fw_event_t *>malloc(MAX_EVENTS * sizeof(cloop.fw_event_t))
+        self.limits.max_request_line = config.max_request_line
+        self.limits.max_header_count = config.max_header_count
+        self.limits.max_head_bytes = config.max_head_bytes
+        self.header_slots = <cparser.fw_header_t *>malloc(
+            (config.max_header_count + 1) * sizeof(cparser.fw_header_t))
+        self.path_scratch = <char *>malloc(config.max_request_line + 1)
+        if self.events == NULL or self.header_slots == NULL or self.path_scratch == NULL:
+            raise MemoryError()
+        self.max_body_size = config.max_body_size
+        self.spool_threshold = config.spool_threshold
+        self.max_chunk_extension = config.max_chunk_extension
+        self.max_trailer_bytes = config.max_trailer_bytes
+        self.head_timers = TimerQueue(config.head_timeout)
+        self.body_timers = TimerQueue(config.body_timeout)
+        self.write_timers = TimerQueue(config.write_timeout)
+        self.idle_timers = TimerQueue(config.keepalive_timeout)
+        self.linger_timers = TimerQueue(LINGER_SECONDS)
+        self.write_timeout_ms = <int>(config.write_timeout * 1000) if config.write_timeout > 0 else -1
+        self.header_keys = {}
+        self.update_clock()
+
+        if pipe(fds) < 0:
+            raise OSError("cannot create the wake-up pipe")
+        self.wake_r, self.wake_w = fds[0], fds[1]
+        set_nonblocking(self.wake_r)
+        set_nonblocking(self.wake_w)
+        self.check(cloop.fw_loop_add(self.loop, self.wake_r, cloop.FW_READABLE))
+
+        for sock in self.listeners:
+            fd = sock.fileno()
+            sock.setblocking(False)
+            self.listener_fds.add(fd)
+            self.check(cloop.fw_loop_add(self.loop, fd, cloop.FW_READABLE))
+        self.environ_template = make_environ_template(config, base_environ)
+        self.pending = []
+
+    def __dealloc__(self):
+        if self.loop != NULL:
+            cloop.fw_loop_destroy(self.loop)
+        free(self.events)
+        free(self.header_slots)
+        free(self.path_scratch)
+        if self.wake_r >= 0:
+            close(self.wake_r)
+        if self.wake_w >= 0:
+            close(self.wake_w)
+
+    cdef int check(self, int rc) except -1:
+        if rc < 0:
+            raise OSError(-rc, "event loop: " + __import__("os").strerror(-rc))
+        return 0
+
+    @property
+    def backend(self):
+        return cloop.fw_loop_backend().decode()
+
+    @property
+    def connection_count(self):
+        return sum(1 for c in self.by_fd if c is not None)
+
+    def stop(self):
+        """Ask serve() to return. Safe from any thread and from signal handlers."""
+        self.stopping = True
+        if self.wake_w >= 0:
+            write(self.wake_w, b"x", 1)
+
+    def serve(self, timeout=None, max_requests=0):
+        """Run the loop until stop(), or until max_requests responses are done
+        (0: no limit), or until timeout seconds pass with nothing to do.
+        Returns the number of responses completed."""
+        cdef int n, i, wait_ms
+        cdef double give_up = -1
+        cdef long long done_before = self.requests_done
+        if self.closed:
+            raise ValueError("the server is closed")
+        self.requests_limit = (self.requests_done + max_requests) if max_requests > 0 else 0
+        if timeout is not None:
+            give_up = monotonic() + timeout
+        self.install_wakeup_fd()
+        try:
+            while not self.stopping:
+                wait_ms = 0 if self.pending else self.next_timeout_ms()
+                if give_up >= 0:
+                    left = <int>((give_up - monotonic()) * 1000)
+                    if left <= 0:
+                        break
+                    if wait_ms < 0 or left < wait_ms:
+                        wait_ms = left
+                with nogil:
+                    n = cloop.fw_loop_wait(self.loop, self.events, MAX_EVENTS, wait_ms)
+                self.update_clock()
+                if n < 0:
+                    if n == -EINTR:
+                        PyErr_CheckSignals()
+                        continue
+                    self.check(n)
+                for i in range(n):
+                    self.dispatch(self.events[i].fd, self.events[i].events)
+                if self.pending:
+                    self.run_pending()
+                self.expire_timers()
+                if give_up >= 0 and n > 0:
+                    give_up = monotonic() + timeout   # the timeout is for idleness
+        finally:
+            self.stopping = False                     # a stop() ends one serve() call
+            self.restore_wakeup_fd()
+        return self.requests_done - done_before
+
+    cdef install_wakeup_fd(self):
+        # In the main thread, route signals to our pipe so Ctrl-C or SIGTERM wakes
+        # the wait even when the kernel delivers the signal to another thread.
+        import signal, threading
+        self.previous_wakeup_fd = None
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self.previous_wakeup_fd = signal.set_wakeup_fd(self.wake_w, warn_on_full_buffer=False)
+            except ValueError:
+                self.previous_wakeup_fd = None
+
+    cdef restore_wakeup_fd(self):
+        import signal
+        if self.previous_wakeup_fd is not None:
+            signal.set_wakeup_fd(self.previous_wakeup_fd)
+            self.previous_wakeup_fd = None
+
+    def close(self):
+        """Close every client connection (calling pending iterables' close()).
+        The listening sockets stay the caller's to close."""
+        if self.closed:
+            return
+        self.closed = True
+        for conn in list(self.by_fd):
+            if conn is not None:
+                self.close_connection(conn)
+        for fd in self.listener_fds:
+            cloop.fw_loop_delete(self.loop, fd)
+        self.listener_fds.clear()
+        self.listeners = []
+
+    # -- clock and Date --------------------------------------------------------
+
+    cdef int run_pending(self) except -1:
+        """Go on with connections that still hold buffered pipelined requests."""
+        cdef Connection conn
+        ready, self.pending = self.pending, []
+        for conn in ready:
+            if conn.state == S_READ_HEAD:
+                process_input(self, conn)
+        return 0
+
+    cdef void update_clock(self):
+        self.now = monotonic()
+
+    cdef bytes current_date_header(self):
+        cdef long second = current_unix_second()
+        if second != self.date_second:
+            self.date_second = second
+            self.date_header = format_date_header(second)
+        return self.date_header
+
+    # -- events ------------------------------------------------------------------
+
+    cdef int dispatch(self, int fd, unsigned events) except -1:
+        cdef Connection conn
+        cdef char drain[256]
+        if fd == self.wake_r:
+            while read(self.wake_r, drain, sizeof(drain)) > 0:
+                pass
+            PyErr_CheckSignals()
+            return 0
+        if fd in self.listener_fds:
+            return self.accept_all(fd)
+        if fd >= len(self.by_fd):
+            return 0
+        conn = self.by_fd[fd]
+        if conn is None:
+            return 0
+        if events & cloop.FW_WRITABLE:
+            if conn.state == S_WRITE:
+                continue_response(self, conn)
+                if conn.state == S_READ_HEAD and conn.rlen > conn.rpos:
+                    process_input(self, conn)               # pipelined requests behind it
+            elif conn.state == S_CLOSING and conn.out:
+                flush_closing(self, conn)
+        if events & cloop.FW_READABLE and conn.state != S_CLOSED:
+            on_readable(self, conn)
+        return 0
+
+    cdef int accept_all(self, int lfd) except -1:
+        cdef char ip[64]
+        cdef int port = 0
+        cdef int fd, i
+        cdef Connection conn
+        for i in range(ACCEPT_BATCH):
+            fd = cio.fw_io_accept(lfd, ip, sizeof(ip), &port)
+            if fd < 0:
+                if fd == -EMFILE or fd == -ENFILE:
+                    log.warning("out of file descriptors; new connections wait in the backlog")
+                return 0
+            conn = Connection(self, fd, ip.decode("ascii"), str(port) if port else "")
+            while fd >= len(self.by_fd):
+                self.by_fd.extend([None] * (fd + 64 - len(self.by_fd)))
+            self.by_fd[fd] = conn
+            rc = cloop.fw_loop_add(self.loop, fd, cloop.FW_READABLE)
+            if rc < 0:
+                self.by_fd[fd] = None
+                close(fd)
+                continue
+            conn.watching = cloop.FW_READABLE
+            self.head_timers.push(conn, self.now)
+        return 0
+
+    cdef void watch(self, Connection conn, unsigned mask):
+        if conn.watching != mask and conn.state != S_CLOSED:
+            conn.watching = mask
+            cloop.fw_loop_modify(self.loop, conn.fd, mask)
+
+    cdef void close_connection(self, Connection conn):
+        if conn.state == S_CLOSED:
+            return
+        conn.state = S_CLOSED
+        if conn.timer_queue is not None:
+            conn.timer_queue.unlink(conn)
+        if conn.response is not None:
+            conn.response.close_result()
+            conn.response = None
+        if conn.body is not None:
+            (<BodySink>conn.body).discard()
+            conn.body = None
+        conn.environ = None
+        conn.out = []
+        cloop.fw_loop_delete(self.loop, conn.fd)
+        close(conn.fd)
+        if conn.fd < len(self.by_fd):
+            self.by_fd[conn.fd] = None
+
+    # -- timeouts ----------------------------------------------------------------
+
+    cdef int next_timeout_ms(self):
+        cdef double soonest = -1
+        cdef TimerQueue q
+        for q in (self.head_timers, self.body_timers, self.write_timers,
+                  self.idle_timers, self.linger_timers):
+            if q.head is not None and (soonest < 0 or q.head.deadline < soonest):
+                soonest = q.head.deadline
+        if soonest < 0:
+            return 1000                           # wake up now and then for the Date cache
+        if soonest <= self.now:
+            return 0
+        return min(1000, <int>((soonest - self.now) * 1000) + 1)
+
+    cdef int expire_timers(self) except -1:
+        cdef Connection conn
+        while self.head_timers.head is not None and self.head_timers.head.deadline <= self.now:
+            conn = self.head_timers.head
+            if conn.rlen > conn.rpos:
+                send_error(self, conn, cerrors.FW_E_TIMEOUT)   # 408 for a head that stalled
+                if conn.timer_queue is self.head_timers:
+                    self.head_timers.unlink(conn)
+            else:
+                self.close_connection(conn)                    # never said anything
+        while self.body_timers.head is not None and self.body_timers.head.deadline <= self.now:
+            conn = self.body_timers.head
+            send_error(self, conn, cerrors.FW_E_TIMEOUT)
+            if conn.timer_queue is self.body_timers:
+                self.body_timers.unlink(conn)
+        for q in (self.write_timers, self.idle_timers, self.linger_timers):
+            while (<TimerQueue>q).head is not None and (<TimerQueue>q).head.deadline <= self.now:
+                self.close_connection((<TimerQueue>q).head)
+        return 0
+
+
+# -- reading ---------------------------------------------------------------------
+
+cdef int on_readable(Server srv, Connection conn) except -1:
+    cdef ssize_t got
+    cdef size_t room
+    cdef char *grown
+    if conn.state == S_CLOSING:
+        return drain_closing(srv, conn)
+    if conn.state != S_READ_HEAD and conn.state != S_READ_BODY:
+        return 0
+    if conn.rpos == conn.rlen:
+        conn.rpos = conn.rlen = 0
+        conn.parsed_upto = 0
+    room = conn.rcap - conn.rlen
+    if room < 1024 and conn.rpos > 0:
+        compact(conn)
+        room = conn.rcap - conn.rlen
+    if room < 1024:
+        # Reading a head: grow up to the head limit (the parser rejects beyond it).
+        # Reading a body: the buffer is emptied into the body after each read.
+        if conn.rcap < <size_t>srv.limits.max_head_bytes + 1024 or conn.state == S_READ_BODY:
+            grown = <char *>realloc(conn.rbuf, conn.rcap * 2)
+            if grown == NULL:
+                srv.close_connection(conn)
+                return 0
+            conn.rbuf = grown
+            conn.rcap *= 2
+            room = conn.rcap - conn.rlen
+        if room == 0:
+            return send_error(srv, conn, cerrors.FW_E_HEADERS_TOO_LARGE)
+    if conn.state == S_READ_BODY and room > READ_CHUNK:
+        room = READ_CHUNK
+    got = cio.fw_io_read(conn.fd, conn.rbuf + conn.rlen, room)
+    if got == -EAGAIN:
+        return 0
+    if got <= 0:
+        srv.close_connection(conn)              # peer closed, or reset; a cut body ends here
+        return 0
+    if conn.rlen == conn.rpos and conn.timer_queue is srv.idle_timers:
+        srv.head_timers.push(conn, srv.now)     # an idle keep-alive connection starts a request
+    conn.rlen += got
+    if conn.state == S_READ_BODY:
+        srv.body_timers.push(conn, srv.now)     # progress restarts the body timeout
+    return process_input(srv, conn)
+
+
+cdef void compact(Connection conn):
+    cdef size_t left = conn.rlen - conn.rpos
+    if conn.rpos:
+        memmove(conn.rbuf, conn.rbuf + conn.rpos, left)
+        conn.rpos = 0
+        conn.rlen = left
+        conn.parsed_upto = 0
+
+
+cdef int process_input(Server srv, Connection conn) except -1:
+    """Parse heads and bodies from the buffer and run the app for each complete
+    request, in order, until the buffer runs dry or a response has to wait."""
+    cdef int answered = 0
+    while conn.state == S_READ_HEAD or conn.state == S_READ_BODY:
+        if conn.state == S_READ_HEAD:
+            if conn.rlen == conn.rpos or not start_request(srv, conn):
+                return 0
+        if conn.state == S_READ_BODY:
+            if not receive_body(srv, conn):
+                return 0
+        if conn.state == S_IN_APP:
+            call_app(srv, conn)
+            answered += 1
+            if answered >= PIPELINE_BATCH and conn.state == S_READ_HEAD and conn.rlen > conn.rpos:
+                srv.pending.append(conn)          # let other connections have a turn first
+                return 0
+    return 0
+
+
+cdef bint start_request(Server srv, Connection conn) except -1:
+    """Parse a head at rpos. True when a request started (state moved on)."""
+    cdef cparser.fw_request_t req
+    cdef int rc
+    cdef size_t avail = conn.rlen - conn.rpos
+    memset(&req, 0, sizeof(req))
+    req.headers = srv.header_slots
+    req.header_capacity = srv.limits.max_header_count
+    if conn.rpos and conn.rcap - conn.rlen < 1024:
+        compact(conn)
+    rc = cparser.fw_parse_request(conn.rbuf + conn.rpos, avail, conn.parsed_upto, &req, &srv.limits)
+    if rc == cerrors.FW_INCOMPLETE:
+        conn.parsed_upto = avail
+        return False
+    if rc < 0:
+        send_error(srv, conn, rc)
+        return False
+    conn.environ = build_environ(srv, conn, &req, conn.rbuf + conn.rpos)
+    conn.minor_version = req.minor_version
+    conn.is_head = conn.environ["REQUEST_METHOD"] == "HEAD"
+    if req.minor_version == 1:
+        conn.client_keep_alive = not (req.flags & cparser.FW_REQ_CONN_CLOSE)
+    else:
+        conn.client_keep_alive = (req.flags & cparser.FW_REQ_CONN_KEEP_ALIVE) and not (req.flags & cparser.FW_REQ_CONN_CLOSE)
+    if srv.access_log is not None:
+        conn.request_line = PyUnicode_DecodeLatin1(conn.rbuf + conn.rpos + req.method.off,
+                                                   req.target.off + req.target.len - req.method.off, NULL) \
+                            + (" HTTP/1.1" if req.minor_version == 1 else " HTTP/1.0")
+    conn.rpos += rc
+    conn.parsed_upto = 0
+    conn.body_kind = req.body
+    conn.body_received = 0
+    if req.body == cparser.FW_BODY_NONE or (req.body == cparser.FW_BODY_LENGTH and req.content_length == 0):
+        conn.environ["wsgi.input"] = empty_input()
+        conn.state = S_IN_APP
+        return True
+    if req.body == cparser.FW_BODY_LENGTH:
+        if req.content_length > srv.max_body_size:
+            send_error(srv, conn, cerrors.FW_E_BODY_TOO_LARGE)   # refused before reading it
+            return False
+        conn.body_left = req.content_length
+        conn.body = BodySink(srv.spool_threshold, req.content_length)
+    else:
+        memset(&conn.chunked, 0, sizeof(conn.chunked))
+        conn.chunked.max_extension_bytes = srv.max_chunk_extension
+        conn.chunked.max_trailer_bytes = srv.max_trailer_bytes
+        conn.body = BodySink(srv.spool_threshold, 0)
+    conn.state = S_READ_BODY
+    srv.body_timers.push(conn, srv.now)
+    if (req.flags & cparser.FW_REQ_EXPECT_CONTINUE) and req.minor_version == 1 and conn.rlen == conn.rpos:
+        # Accepted: ask for the body now (RFC 9110 §10.1.1); never before the checks above.
+        send_interim_continue(conn)
+    return True
+
+
+cdef bint receive_body(Server srv, Connection conn) except -1:
+    """Move buffered body bytes into the BodySink. True once the body is whole."""
+    cdef size_t avail = conn.rlen - conn.rpos
+    cdef size_t take, used
+    cdef int rc
+    cdef cparser.fw_slice_t data
+    cdef BodySink sink = <BodySink>conn.body
+    if conn.body_kind == cparser.FW_BODY_LENGTH:
+        take = avail if avail < conn.body_left else <size_t>conn.body_left
+        if take:
+            sink.write(conn.rbuf + conn.rpos, take)
+            conn.rpos += take
+            conn.body_left -= take
+        if conn.body_left:
+            return False
+    else:
+        while True:
+            rc = cchunked.fw_chunked_decode(&conn.chunked, conn.rbuf + conn.rpos,
+                                            conn.rlen - conn.rpos, &used, &data)
+            if rc == cchunked.FW_CHUNK_DATA:
+                conn.body_received += data.len
+                if conn.body_received > srv.max_body_size:
+                    send_error(srv, conn, cerrors.FW_E_BODY_TOO_LARGE)
+                    return False
+                sink.write(conn.rbuf + conn.rpos + data.off, data.len)
+                conn.rpos += used
+                continue
+            conn.rpos += used
+            if rc == cchunked.FW_CHUNK_DONE:
+                break
+            if rc == cerrors.FW_INCOMPLETE:
+                return False
+            send_error(srv, conn, rc)
+            return False
+    conn.environ["wsgi.input"] = sink.finish()
+    conn.body = None
+    conn.state = S_IN_APP
+    if conn.timer_queue is not None:
+        conn.timer_queue.unlink(conn)
+    return True
+
+
+cdef int send_interim_continue(Connection conn) except -1:
+    cdef ssize_t sent = write(conn.fd, b"HTTP/1.1 100 Continue\r\n\r\n", 25)
+    # A fresh request's send buffer is empty, so 25 bytes always fit; anything
+    # else means the peer is gone, which the next read will report.
+    return 0
+
+
+cdef int drain_closing(Server srv, Connection conn) except -1:
+    """After an error answer: read and drop what the client still sends, so our
+    close does not turn into a reset that destroys the answer in flight."""
+    cdef ssize_t got
+    got = cio.fw_io_read(conn.fd, conn.rbuf, conn.rcap)
+    if got == -EAGAIN:
+        return 0
+    conn.body_received += got if got > 0 else 0
+    if got <= 0 or conn.body_received > LINGER_DISCARD:
+        srv.close_connection(conn)
+    return 0
+
+
+# -- protocol errors -------------------------------------------------------------
+
+cdef int send_error(Server srv, Connection conn, int code) except -1:
+    """Answer a protocol error with its status and close: nothing after the bad
+    request on this connection is processed."""
+    cdef const char *reason
+    cdef int status = cerrors.fw_error_status(code, &reason)
+    cdef bytes text = reason
+    body = text + b"\n"
+    head = b"HTTP/1.1 %d %s\r\n%sServer: fastwsgi\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % (
+        status, text, srv.current_date_header(), len(body))
+    if conn.response is not None:
+        conn.response.close_result()
+        conn.response = None
+    if conn.body is not None:
+        (<BodySink>conn.body).discard()
+        conn.body = None
+    conn.environ = None
+    log.debug("%s:%s: answered %d %s", conn.remote_addr, conn.remote_port, status, text.decode())
+    conn.out = [head, body]
+    conn.out_off = 0
+    conn.state = S_CLOSING
+    conn.rpos = conn.rlen = 0
+    conn.body_received = 0
+    flush_closing(srv, conn)
+    return 0
+
+
+cdef int flush_closing(Server srv, Connection conn) except -1:
+    cdef int rc = flush_out(srv, conn)
+    if rc < 0:
+        srv.close_connection(conn)
+    elif conn.out:
+        srv.watch(conn, cloop.FW_WRITABLE)
+        srv.write_timers.push(conn, srv.now)
+    else:
+        shutdown_write(conn.fd)
+        srv.watch(conn, cloop.FW_READABLE)
+        srv.linger_timers.push(conn, srv.now)
+    return 0
+
+
+cdef extern from "<sys/socket.h>" nogil:
+    int shutdown(int fd, int how)
+    enum: SHUT_WR
+
+
+cdef void shutdown_write(int fd):
+    shutdown(fd, SHUT_WR)
+
+
+cdef int flush_out(Server srv, Connection conn) except -2:
+    """Send queued bytes. Returns 0 when all left, 1 when the socket is full,
+    -1 when the peer is gone."""
+    cdef cio.iovec iov[16]
+    cdef int n
+    cdef ssize_t sent
+    cdef bytes chunk
+    cdef Py_ssize_t size
+    while conn.out:
+        n = 0
+        for chunk in conn.out:
+            if n == 16:
+                break
+            size = PyBytes_GET_SIZE(chunk)
+            if n == 0:
+                iov[0].iov_base = PyBytes_AS_STRING(chunk) + conn.out_off
+                iov[0].iov_len = size - conn.out_off
+            else:
+                iov[n].iov_base = PyBytes_AS_STRING(chunk)
+                iov[n].iov_len = size
+            n += 1
+        sent = cio.fw_io_writev(conn.fd, iov, n)
+        if sent == -EAGAIN:
+            return 1
+        if sent < 0:
+            return -1
+        # drop what left
+        while sent > 0:
+            size = PyBytes_GET_SIZE(<bytes>conn.out[0]) - conn.out_off
+            if sent >= size:
+                sent -= size
+                del conn.out[0]
+                conn.out_off = 0
+            else:
+                conn.out_off += sent
+                sent = 0
+    return 0
+
+
+def loop_backend():
+    """The name of the event loop backend this build uses."""
+    return cloop.fw_loop_backend().decode()

@@ -1,0 +1,45 @@
+# Request bodies: received whole before the app runs, kept in memory up to the
+# spool threshold and in an unlinked temporary file beyond it, so wsgi.input is a
+# plain file object that never blocks and a huge upload does not grow memory.
+import io
+import tempfile
+
+
+cdef class BodySink:
+    cdef size_t threshold
+    cdef size_t size
+    cdef object target                     # io.BytesIO, then maybe a TemporaryFile
+    cdef bint spooled
+
+    def __cinit__(self, size_t threshold, uint64_t expected):
+        self.threshold = threshold
+        if expected > threshold:
+            self.target = tempfile.TemporaryFile()
+            self.spooled = True
+        else:
+            self.target = io.BytesIO()
+
+    cdef int write(self, const char *data, size_t n) except -1:
+        if not self.spooled and self.size + n > self.threshold:
+            spool = tempfile.TemporaryFile()
+            spool.write(self.target.getbuffer())
+            self.target = spool
+            self.spooled = True
+        self.target.write(PyBytes_FromStringAndSize(data, n))
+        self.size += n
+        return 0
+
+    cdef object finish(self):
+        """The body as wsgi.input, positioned at its start."""
+        self.target.seek(0)
+        return self.target
+
+    cdef void discard(self):
+        try:
+            self.target.close()
+        except Exception:
+            pass
+
+
+cdef object empty_input():
+    return io.BytesIO()

@@ -1,0 +1,74 @@
+# The WSGI environ (PEP 3333): a per-server template holds the constant keys;
+# each request copies it and adds its own, decoding every native string as
+# latin-1 straight from the parser's slices of the read buffer.
+from cpython.dict cimport PyDict_Copy
+from cpython.unicode cimport PyUnicode_DecodeLatin1
+
+from fastwsgi cimport curl
+
+DEF HEADER_KEY_CACHE = 1024               # distinct field names remembered per server
+
+cdef object NO_KEY = object()             # header_keys miss marker
+
+
+cdef dict make_environ_template(config, base_environ):
+    env = dict(base_environ)
+    env["wsgi.version"] = (1, 0)
+    env["wsgi.input_terminated"] = True   # the whole body is there; read() to EOF is safe
+    env["wsgi.file_wrapper"] = FileWrapper
+    env.setdefault("wsgi.url_scheme", "http")
+    env.setdefault("wsgi.errors", sys.stderr)
+    env.setdefault("wsgi.multithread", False)
+    env.setdefault("wsgi.multiprocess", False)
+    env.setdefault("wsgi.run_once", False)
+    env.setdefault("SCRIPT_NAME", "")
+    return env
+
+
+cdef object environ_key(bytes name):
+    """HTTP_* key for a field name; None for names we drop. A name with '_'
+    would collide with its '-' twin after the mapping (an old header-spoofing
+    trick), so it is dropped, like nginx and gunicorn do."""
+    text = name.decode("latin-1")
+    if "_" in text:
+        return None
+    key = text.upper().replace("-", "_")
+    if key == "CONTENT_TYPE" or key == "CONTENT_LENGTH":
+        return sys.intern(key)
+    return sys.intern("HTTP_" + key)
+
+
+cdef dict build_environ(Server srv, Connection conn, cparser.fw_request_t *req, const char *buf):
+    cdef dict env = PyDict_Copy(srv.environ_template)
+    cdef size_t i, n
+    cdef cparser.fw_header_t *h
+    env["REQUEST_METHOD"] = PyUnicode_DecodeLatin1(buf + req.method.off, req.method.len, NULL)
+    if req.path.len == 0:
+        env["PATH_INFO"] = "/" if req.flags & cparser.FW_REQ_ABSOLUTE_FORM else ""
+    else:
+        n = curl.fw_percent_decode(buf + req.path.off, req.path.len, srv.path_scratch)
+        env["PATH_INFO"] = PyUnicode_DecodeLatin1(srv.path_scratch, n, NULL)
+    env["QUERY_STRING"] = PyUnicode_DecodeLatin1(buf + req.query.off, req.query.len, NULL)
+    env["RAW_URI"] = PyUnicode_DecodeLatin1(buf + req.target.off, req.target.len, NULL)
+    env["SERVER_PROTOCOL"] = "HTTP/1.1" if req.minor_version == 1 else "HTTP/1.0"
+    env["REMOTE_ADDR"] = conn.remote_addr
+    env["REMOTE_PORT"] = conn.remote_port
+    for i in range(req.num_headers):
+        h = &req.headers[i]
+        name = PyBytes_FromStringAndSize(buf + h.name.off, h.name.len)
+        key = srv.header_keys.get(name, NO_KEY)
+        if key is NO_KEY:
+            key = environ_key(name)
+            if len(srv.header_keys) < HEADER_KEY_CACHE:
+                srv.header_keys[name] = key
+        if key is None:
+            continue
+        value = PyUnicode_DecodeLatin1(buf + h.value.off, h.value.len, NULL)
+        old = env.get(key)
+        if old is None:
+            env[key] = value
+        elif key == "HTTP_COOKIE":
+            env[key] = old + "; " + value     # RFC 6265 §5.4: cookies join with "; "
+        else:
+            env[key] = old + ", " + value     # RFC 9110 §5.3: a list joins with ", "
+    return env

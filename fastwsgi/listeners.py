@@ -1,0 +1,382 @@
+"""Listening sockets: parse bind addresses, open them, close them.
+
+Bind address forms (the same for --bind, FASTWSGI_BIND and run(bind=...)):
+
+    HOST:PORT       127.0.0.1:8000, 0.0.0.0:8000, localhost:8000
+    [IPV6]:PORT     [::1]:8000, [::]:8000
+    HOST            port taken from --port
+    [IPV6]          port taken from --port
+    :PORT           host taken from --host (NOT all interfaces)
+    unix:PATH       unix:/run/app.sock (a relative PATH is relative to the cwd)
+
+A TCP host name is resolved with getaddrinfo and the first address is bound,
+so one bind address gives exactly one socket.  IPv6 sockets are IPV6_V6ONLY:
+to accept IPv4 and IPv6 on all interfaces, bind both 0.0.0.0:PORT and
+[::]:PORT.
+
+The sockets returned by open_listeners() are listening, non-blocking and
+close-on-exec; the server core only has to accept() on them.
+"""
+
+import errno
+import ipaddress
+import os
+import socket
+import stat
+import sys
+from typing import List, NamedTuple, Optional
+
+from fastwsgi.errors import BindError, ConfigError
+
+__all__ = [
+    "BindAddress",
+    "Listener",
+    "parse_bind",
+    "open_listeners",
+    "close_listeners",
+]
+
+BIND_FORMS = "HOST:PORT, [IPV6]:PORT, HOST, :PORT or unix:PATH"
+
+# sun_path is 108 bytes on Linux, 104 on the BSDs and macOS, NUL included.
+_UNIX_PATH_MAX = 107 if sys.platform.startswith("linux") else 103
+
+
+class BindAddress(NamedTuple):
+    """One parsed bind address; port is None for unix, path None for tcp."""
+
+    kind: str  # "tcp" or "unix"
+    host: Optional[str]  # IPv6 without brackets
+    port: Optional[int]
+    path: Optional[str]
+
+    @property
+    def display(self):
+        """The canonical text form: "1.2.3.4:80", "[::1]:80", "unix:/x"."""
+        if self.kind == "unix":
+            return "unix:" + self.path
+        return "%s:%d" % (_bracket(self.host), self.port)
+
+    def __str__(self):
+        return self.display
+
+
+def _bracket(host):
+    return "[%s]" % host if ":" in host else host
+
+
+def _bad_bind(spec, reason):
+    return ConfigError(
+        "invalid bind address %r: %s; use %s" % (spec, reason, BIND_FORMS)
+    )
+
+
+def _parse_port(spec, text):
+    if not (text.isdigit() and text.isascii()) or int(text) > 65535:
+        raise _bad_bind(spec, "the port must be an integer 0-65535, got %r" % text)
+    return int(text)
+
+
+def check_host(host):
+    """Return the host without IPv6 brackets; ValueError(reason) if invalid."""
+    if not isinstance(host, str):
+        raise ValueError("expected a string, got a %s" % type(host).__name__)
+    host = host.strip()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+        if ":" not in host:
+            raise ValueError("only IPv6 addresses go in brackets")
+    if not host:
+        raise ValueError("the host is empty")
+    if host.startswith("unix:"):
+        raise ValueError("for a unix socket use --bind unix:PATH")
+    if "://" in host:
+        raise ValueError("drop the scheme, e.g. 0.0.0.0 instead of http://0.0.0.0")
+    if any(c.isspace() or c in "/[]\x00" for c in host):
+        raise ValueError("it contains characters a host name cannot hold")
+    if ":" in host:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(
+                "it contains ':' but is not an IPv6 address"
+                " (give a port with --port, or use --bind HOST:PORT)"
+            ) from None
+    elif host.isdigit():
+        raise ValueError("a bare number is not a host; a port goes after ':' or in --port")
+    return host
+
+
+def parse_bind(spec, default_host="127.0.0.1", default_port=8000):
+    """Parse one bind address (forms in the module docstring).
+
+    `default_host` fills in ":PORT", `default_port` fills in a bare "HOST".
+    Raises ConfigError with a one-line message on a malformed address.
+    """
+    if not isinstance(spec, str):
+        raise ConfigError(
+            "invalid bind address %r: expected a string; use %s" % (spec, BIND_FORMS)
+        )
+    text = spec.strip()
+    if not text:
+        raise _bad_bind(spec, "it is empty")
+    if text.startswith("unix:"):
+        path = text[len("unix:"):]
+        if not path:
+            raise _bad_bind(spec, "the unix socket path is empty")
+        if "\x00" in path:
+            raise _bad_bind(spec, "the unix socket path contains a NUL byte")
+        return BindAddress("unix", None, None, path)
+    if "://" in text:
+        raise _bad_bind(spec, "drop the scheme (%s)" % text.split("://", 1)[0])
+
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise _bad_bind(spec, "missing ']' after the IPv6 address")
+        host_text, rest = text[: end + 1], text[end + 1:]
+        if rest == "":
+            port = default_port
+        elif rest.startswith(":"):
+            port = _parse_port(spec, rest[1:])
+        else:
+            raise _bad_bind(spec, "expected ':PORT' after ']'")
+    elif text.count(":") > 1:
+        raise _bad_bind(spec, "IPv6 addresses need brackets, e.g. [::1]:8000")
+    elif ":" in text:
+        host_text, port_text = text.split(":")
+        port = _parse_port(spec, port_text)
+        if host_text == "":
+            host_text = default_host
+    else:
+        host_text, port = text, default_port
+
+    try:
+        host = check_host(host_text)
+    except ValueError as exc:
+        raise _bad_bind(spec, "bad host %r: %s" % (host_text, exc)) from None
+    return BindAddress("tcp", host, port, None)
+
+
+class Listener:
+    """A listening socket and what the WSGI environ needs to know about it.
+
+    sock         listening, non-blocking, close-on-exec socket.socket
+    kind         "tcp" or "unix"
+    display      "127.0.0.1:8000", "[::1]:8000", "unix:/tmp/x.sock" (real port)
+    server_name  SERVER_NAME: the host as given in the bind address, or
+                 "localhost" for unix sockets
+    server_port  SERVER_PORT: the bound port as a string ("" for unix)
+    address      the parsed BindAddress
+    """
+
+    __slots__ = (
+        "sock", "kind", "display", "server_name", "server_port", "address",
+        "path", "_owner_pid", "_file_id",
+    )
+
+    def __init__(self, sock, address, display, server_name, server_port,
+                 path=None, file_id=None):
+        self.sock = sock
+        self.kind = address.kind
+        self.address = address
+        self.display = display
+        self.server_name = server_name
+        self.server_port = server_port
+        self.path = path  # absolute path of the unix socket file
+        self._owner_pid = os.getpid()
+        self._file_id = file_id  # (st_dev, st_ino) of the file we created
+
+    def fileno(self):
+        return self.sock.fileno()
+
+    def close(self):
+        """Close the socket; the process that created a unix socket file also
+        removes it, if it is still the file it created.  Idempotent."""
+        self.sock.close()
+        file_id, self._file_id = self._file_id, None
+        if file_id is None or os.getpid() != self._owner_pid:
+            return  # forked workers never unlink the master's socket file
+        try:
+            st = os.lstat(self.path)
+            if (st.st_dev, st.st_ino) == file_id:
+                os.unlink(self.path)
+        except OSError:
+            pass
+
+    def __repr__(self):
+        state = "closed" if self.sock.fileno() < 0 else "fd=%d" % self.sock.fileno()
+        return "<Listener %s %s>" % (self.display, state)
+
+
+def _why(exc, kind):
+    """The one-line reason and advice for a failed socket call."""
+    code = exc.errno
+    if code == errno.EADDRINUSE:
+        if kind == "unix":
+            return "address already in use (is another server running? choose another path)"
+        return ("address already in use (is another server running?"
+                " choose another --port or --bind)")
+    if code in (errno.EACCES, errno.EPERM):
+        if kind == "unix":
+            return "permission denied (check the directory's permissions or choose another path)"
+        return ("permission denied (ports below 1024 need privileges;"
+                " choose a port from 1024 up)")
+    if code == errno.EADDRNOTAVAIL:
+        return ("address not available (no interface of this machine has it;"
+                " check --host / --bind)")
+    if code == errno.EAFNOSUPPORT:
+        return "this address family is not supported here (is IPv6 disabled?)"
+    if code in (errno.ENOENT, errno.ENOTDIR):
+        return "the directory does not exist (create it or choose another path)"
+    if code == errno.EROFS:
+        return "read-only file system (choose another path)"
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return reason[:1].lower() + reason[1:]
+
+
+def _open_tcp(address, backlog):
+    target = address.display
+    try:
+        infos = socket.getaddrinfo(
+            address.host, address.port, socket.AF_UNSPEC, socket.SOCK_STREAM,
+            0, socket.AI_PASSIVE,
+        )
+    except socket.gaierror as exc:
+        raise BindError(
+            "cannot listen on %s: cannot resolve host %r (%s); check --host / --bind"
+            % (target, address.host, exc.strerror)
+        ) from None
+    if not infos:
+        raise BindError("cannot listen on %s: host %r has no address" % (target, address.host))
+    family, socktype, proto, _, sockaddr = infos[0]
+    sock = None
+    try:
+        sock = socket.socket(family, socktype, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6 and hasattr(socket, "IPV6_V6ONLY"):
+            # Predictable multi-bind: [::]:P and 0.0.0.0:P can coexist.
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(sockaddr)
+        sock.listen(backlog)
+        sock.setblocking(False)
+        sock.set_inheritable(False)
+    except OSError as exc:
+        if sock is not None:
+            sock.close()
+        raise BindError("cannot listen on %s: %s" % (target, _why(exc, "tcp"))) from None
+    bound = sock.getsockname()
+    display = "%s:%d" % (_bracket(bound[0]), bound[1])
+    return Listener(sock, address, display, address.host, str(bound[1]))
+
+
+def _remove_stale_socket(address):
+    """Unlink the unix socket file at the path if nothing accepts on it.
+
+    Refuses (BindError) a path that holds a non-socket file or a live socket.
+    """
+    path, target = address.path, address.display
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise BindError("cannot listen on %s: %s" % (target, _why(exc, "unix"))) from None
+    if not stat.S_ISSOCK(st.st_mode):
+        raise BindError(
+            "cannot listen on %s: a file that is not a socket exists there"
+            " (remove it or choose another path)" % target
+        )
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.setblocking(False)
+        probe.connect(path)
+    except ConnectionRefusedError:
+        stale = True  # a socket file nobody listens on: left by a dead server
+    except (BlockingIOError, InterruptedError):
+        stale = False  # listening, backlog full
+    except FileNotFoundError:
+        return  # removed meanwhile
+    except OSError:
+        return  # e.g. permission denied: let bind() report it
+    else:
+        stale = False
+    finally:
+        probe.close()
+    if not stale:
+        raise BindError(
+            "cannot listen on %s: address already in use (another process accepts"
+            " connections on it; is another server running? choose another path)" % target
+        )
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise BindError(
+            "cannot listen on %s: cannot remove the stale socket file: %s"
+            % (target, _why(exc, "unix"))
+        ) from None
+
+
+def _open_unix(address, backlog):
+    path, target = address.path, address.display
+    if not hasattr(socket, "AF_UNIX"):
+        raise BindError("cannot listen on %s: unix sockets are not supported here" % target)
+    size = len(os.fsencode(path))
+    if size > _UNIX_PATH_MAX:
+        raise BindError(
+            "cannot listen on %s: the path is too long (%d bytes, the limit is %d);"
+            " use a shorter path" % (target, size, _UNIX_PATH_MAX)
+        )
+    _remove_stale_socket(address)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    created = False
+    try:
+        sock.bind(path)
+        created = True
+        sock.listen(backlog)
+        sock.setblocking(False)
+        sock.set_inheritable(False)
+        st = os.lstat(path)
+    except OSError as exc:
+        sock.close()
+        if created:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        raise BindError("cannot listen on %s: %s" % (target, _why(exc, "unix"))) from None
+    return Listener(sock, address, target, "localhost", "",
+                    path=os.path.abspath(path), file_id=(st.st_dev, st.st_ino))
+
+
+def open_listeners(config) -> List[Listener]:
+    """Open one listening socket per address in `config.binds`.
+
+    Uses config.host / config.port to complete partial addresses and
+    config.backlog for listen().  On any failure the sockets already opened
+    are closed and BindError (or ConfigError for a malformed address) is
+    raised with a one-line message.
+    """
+    listeners = []
+    try:
+        for spec in config.binds:
+            address = parse_bind(spec, config.host, config.port)
+            if address.kind == "unix":
+                listeners.append(_open_unix(address, config.backlog))
+            else:
+                listeners.append(_open_tcp(address, config.backlog))
+    except BaseException:
+        close_listeners(listeners)
+        raise
+    return listeners
+
+
+def close_listeners(listeners):
+    """Close every listener and remove the unix socket files they created.
+
+    Safe to call twice, and in forked children (which do not unlink).
+    """
+    for listener in listeners:
+        listener.close()

@@ -1,0 +1,456 @@
+# Calling the app and sending what it returns (PEP 3333): start_response and its
+# checks, framing (Content-Length, chunked, or close-delimited), the write()
+# callable, file_wrapper with sendfile, and closing the iterable exactly once.
+import os
+import stat as _stat
+
+from posix.types cimport off_t
+
+DEF CHUNKS_PER_TURN = 64                  # body chunks sent before other connections get a turn
+DEF SENDFILE_STEP = 1048576
+
+# RFC 9110 §7.6.1: fields about this one connection; the server owns them.
+cdef frozenset HOP_BY_HOP = frozenset([
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+    "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"])
+
+# RFC 9110 §5.6.2 tchar, for field names.
+cdef frozenset TOKEN_CHARS = frozenset(
+    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+class WSGIAppError(Exception):
+    """The app broke a rule of PEP 3333; it is answered 500 and logged."""
+
+
+cdef class FileWrapper:
+    """wsgi.file_wrapper: iterates a file in blocks; the core sends a real file
+    with sendfile(2) instead of iterating."""
+    cdef readonly object filelike
+    cdef readonly Py_ssize_t blksize
+
+    def __init__(self, filelike, blksize=8192):
+        self.filelike = filelike
+        self.blksize = blksize
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        data = self.filelike.read(self.blksize)
+        if data:
+            return data
+        raise StopIteration
+
+    def close(self):
+        close = getattr(self.filelike, "close", None)
+        if close is not None:
+            close()
+
+
+cdef bytes check_status(status):
+    if not isinstance(status, str):
+        raise WSGIAppError("status must be a str, got %r" % (status,))
+    if len(status) < 4 or not status[:3].isdigit() or not status[:3].isascii() or status[3] != " ":
+        raise WSGIAppError("status must be 'NNN Reason', got %r" % (status,))
+    check_field_value(status, "status")
+    return status.encode("latin-1")
+
+
+cdef check_field_value(str value, what):
+    for ch in value:
+        if (ch < " " and ch != "\t") or ch == "\x7f":
+            raise WSGIAppError("%s holds a control character (CR, LF, NUL...): %r" % (what, value))
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise WSGIAppError("%s must be latin-1 text (PEP 3333), got %r" % (what, value)) from None
+
+
+cdef class Response:
+    def __cinit__(self, Connection conn):
+        self.conn = conn
+        self.content_length = -1
+        self.sendfile_fd = -1
+
+    def start_response(self, status, headers, exc_info=None):
+        """PEP 3333 start_response: checks status and headers, returns write()."""
+        if exc_info is not None:
+            try:
+                if self.head_sent:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        elif self.started:
+            raise WSGIAppError("start_response() called a second time without exc_info")
+        self.started = True
+        self.status = None                # stays None if the checks below fail
+        self.headers = None
+        status_bytes = check_status(status)
+        self.content_length = -1
+        self.app_wants_close = False
+        self.headers = self.check_headers(headers)
+        self.status_code = int(status[:3])
+        self.status = status_bytes
+        return self.write
+
+    cdef list check_headers(self, headers):
+        if not isinstance(headers, list):
+            raise WSGIAppError("response headers must be a list, got %s" % type(headers).__name__)
+        lines = []
+        for item in headers:
+            if not isinstance(item, tuple) or len(item) != 2:
+                raise WSGIAppError("each header must be a (name, value) tuple, got %r" % (item,))
+            name, value = item
+            if not isinstance(name, str) or not isinstance(value, str):
+                raise WSGIAppError("header names and values must be str, got %r" % (item,))
+            if not name or not TOKEN_CHARS.issuperset(name):
+                raise WSGIAppError("invalid header name %r" % (name,))
+            check_field_value(value, "header %s" % name)
+            lower = name.lower()
+            if lower in HOP_BY_HOP:
+                if lower == "connection":
+                    if "close" in [t.strip().lower() for t in value.split(",")]:
+                        self.app_wants_close = True
+                    continue
+                if lower == "keep-alive":
+                    continue
+                raise WSGIAppError("hop-by-hop header %r is the server's to send (PEP 3333)" % (name,))
+            if lower == "content-length":
+                if not value.isdigit() or not value.isascii():
+                    raise WSGIAppError("Content-Length must be digits, got %r" % (value,))
+                self.content_length = int(value)
+            lines.append((name + ": " + value + "\r\n").encode("latin-1"))
+        return lines
+
+    def write(self, data):
+        """The legacy write() callable: sends data before returning."""
+        cdef Connection conn = self.conn
+        cdef int rc
+        if not self.started or self.status is None:
+            raise WSGIAppError("write() called before a valid start_response()")
+        queue_body(self, data)
+        while conn.out:
+            rc = flush_out(conn.server, conn)
+            if rc < 0:
+                raise ConnectionError("the client went away")
+            if rc == 1:
+                with nogil:
+                    rc = cio.fw_io_wait_writable(conn.fd, conn.server.write_timeout_ms)
+                if rc == 0:
+                    raise TimeoutError("the client stopped reading the response")
+
+    cdef int finalize_head(self) except -1:
+        """Decide framing and keep-alive once the first body bytes (or the end of
+        the body) are known. Raises WSGIAppError for an app that broke the rules."""
+        cdef Connection conn = self.conn
+        cdef int code
+        if not self.started:
+            raise WSGIAppError("the app returned without calling start_response()")
+        if self.status is None:
+            raise WSGIAppError("start_response() was given an invalid status or headers")
+        code = self.status_code
+        self.body_allowed = not (conn.is_head or code < 200 or code == 204 or code == 304)
+        self.keep_alive = conn.client_keep_alive and not self.app_wants_close and not conn.server.stopping
+        if self.content_length >= 0 or code < 200 or code == 204 or code == 304:
+            return 0
+        if self.iteration_done:
+            self.content_length = self.body_sent         # the whole body is known: say its length
+            self.headers.append(b"Content-Length: %d\r\n" % self.body_sent)
+        elif not self.body_allowed:
+            return 0                                      # HEAD of a streamed body: length unknown
+        elif conn.minor_version == 1:
+            self.chunked = True
+        else:
+            self.keep_alive = False                       # HTTP/1.0: the close ends the body
+        return 0
+
+    cdef bytes build_head(self):
+        cdef Connection conn = self.conn
+        parts = [b"HTTP/1.1 ", self.status, b"\r\nServer: fastwsgi\r\n", conn.server.current_date_header()]
+        parts.extend(self.headers)
+        if self.chunked:
+            parts.append(b"Transfer-Encoding: chunked\r\n")
+        if not self.keep_alive:
+            parts.append(b"Connection: close\r\n\r\n")
+        elif conn.minor_version == 0:
+            parts.append(b"Connection: keep-alive\r\n\r\n")
+        else:
+            parts.append(b"\r\n")
+        return b"".join(parts)
+
+    cdef void close_result(self):
+        """Call the iterable's close() exactly once, whatever happened."""
+        result = self.result
+        if result is None:
+            return
+        self.result = None
+        self.iterator = None
+        if type(result) is list or type(result) is tuple:
+            return
+        close = getattr(result, "close", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:
+                log.exception("error in close() of the app's response iterable")
+
+
+cdef int send_head(Response resp) except -1:
+    resp.finalize_head()
+    resp.conn.out.append(resp.build_head())
+    resp.head_sent = True
+    return 0
+
+
+cdef int queue_body(Response resp, data) except -1:
+    """Queue one chunk of the app's body with the framing chosen for it."""
+    cdef Connection conn = resp.conn
+    cdef Py_ssize_t size
+    cdef long long room
+    if type(data) is not bytes:
+        if not isinstance(data, bytes):
+            raise WSGIAppError("the app's body must be bytes, got %s" % type(data).__name__)
+        data = bytes(data)
+    size = PyBytes_GET_SIZE(data)
+    if size == 0:
+        return 0
+    if not resp.head_sent:
+        send_head(resp)
+    if not resp.body_allowed:
+        return 0
+    if resp.content_length >= 0:
+        room = resp.content_length - resp.body_sent
+        if size > room:
+            log.warning("the app sent more than its Content-Length of %d; cutting the body there",
+                        resp.content_length)
+            resp.keep_alive = False
+            if room <= 0:
+                return 0
+            data = data[:room]
+            size = room
+    if resp.chunked:
+        conn.out.append(b"%x\r\n" % size)
+        conn.out.append(data)
+        conn.out.append(b"\r\n")
+    else:
+        conn.out.append(data)
+    resp.body_sent += size
+    return 0
+
+
+cdef int end_body(Response resp) except -1:
+    resp.iteration_done = True
+    if not resp.head_sent:
+        send_head(resp)
+    if resp.chunked:
+        resp.conn.out.append(b"0\r\n\r\n")
+    elif resp.body_allowed and resp.content_length > resp.body_sent:
+        resp.keep_alive = False    # a short body: only closing tells the client it ended
+    return 0
+
+
+cdef int start_sendfile(Response resp, FileWrapper wrapper) except -1:
+    """Set up sendfile(2) for a file_wrapper around a regular file; False-y
+    return leaves the wrapper to plain iteration."""
+    fileno = getattr(wrapper.filelike, "fileno", None)
+    if fileno is None:
+        return 0
+    try:
+        fd = fileno()
+        st = os.fstat(fd)
+        offset = os.lseek(fd, 0, os.SEEK_CUR)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return 0
+    if not _stat.S_ISREG(st.st_mode):
+        return 0
+    size = max(0, st.st_size - offset)
+    if resp.content_length >= 0:
+        size = min(size, resp.content_length)
+    else:
+        resp.content_length = size
+        resp.headers.append(b"Content-Length: %d\r\n" % size)
+    send_head(resp)
+    if resp.body_allowed and size:
+        resp.sendfile_fd = fd
+        resp.sendfile_offset = offset
+        resp.sendfile_left = size
+        resp.body_sent = size
+    else:
+        end_body(resp)
+    return 1
+
+
+cdef int step_sendfile(Server srv, Connection conn, Response resp) except -1:
+    """Send more of the file. 0: progressed or finished, 1: socket full, -1: gone."""
+    cdef ssize_t sent = cio.fw_io_sendfile(conn.fd, resp.sendfile_fd, &resp.sendfile_offset,
+                                           <size_t>min(resp.sendfile_left, SENDFILE_STEP))
+    if sent == -EAGAIN:
+        return 1
+    if sent < 0:
+        return -1
+    if sent == 0:                       # the file shrank under us: the length we sent is wrong
+        resp.keep_alive = False
+        resp.sendfile_left = 0
+    resp.sendfile_left -= sent
+    if resp.sendfile_left <= 0:
+        resp.sendfile_fd = -1
+        resp.iteration_done = True
+    return 0
+
+
+cdef int call_app(Server srv, Connection conn) except -1:
+    cdef Response resp = Response(conn)
+    conn.response = resp
+    if conn.timer_queue is not None:
+        conn.timer_queue.unlink(conn)                   # the app's time is not the client's
+    try:
+        resp.result = srv.app(conn.environ, resp.start_response)
+    except Exception:
+        return app_failed(srv, conn)
+    conn.state = S_WRITE
+    return continue_response(srv, conn)
+
+
+cdef int fill_from_result(Response resp) except -1:
+    """Take the next part of the body from the app's iterable into conn.out."""
+    result = resp.result
+    if resp.iterator is None:
+        if type(result) is list and not resp.head_sent and resp.content_length < 0:
+            # The whole body is in hand: it goes with a Content-Length, in the
+            # same write as the head.
+            for item in result:
+                if type(item) is not bytes:
+                    raise WSGIAppError("the app's body must be bytes, got %s" % type(item).__name__)
+                resp.body_sent += PyBytes_GET_SIZE(item)
+            resp.iteration_done = True
+            send_head(resp)
+            if resp.body_allowed:
+                for item in result:
+                    if PyBytes_GET_SIZE(item):
+                        resp.conn.out.append(item)
+            return 0
+        if type(result) is FileWrapper and not resp.head_sent and start_sendfile(resp, <FileWrapper>result):
+            return 0
+        resp.iterator = iter(result)
+    try:
+        chunk = next(resp.iterator)
+    except StopIteration:
+        return end_body(resp)
+    return queue_body(resp, chunk)
+
+
+cdef int continue_response(Server srv, Connection conn) except -1:
+    """Send the response as far as the socket takes it; called again on writability."""
+    cdef Response resp = conn.response
+    cdef int rc, turns
+    for turns in range(CHUNKS_PER_TURN):
+        rc = flush_out(srv, conn)
+        if rc == 0 and resp.sendfile_fd >= 0:
+            rc = step_sendfile(srv, conn, resp)
+            if rc == 0:
+                continue
+        if rc < 0:
+            srv.close_connection(conn)                 # the client went away
+            return 0
+        if rc == 1:
+            srv.watch(conn, cloop.FW_WRITABLE)
+            srv.write_timers.push(conn, srv.now)
+            return 0
+        if resp.iteration_done:
+            return finish_response(srv, conn)
+        try:
+            fill_from_result(resp)
+        except Exception:
+            return app_failed(srv, conn)
+    srv.watch(conn, cloop.FW_WRITABLE)                 # more to send: after others had a turn
+    srv.write_timers.push(conn, srv.now)
+    return 0
+
+
+cdef int finish_response(Server srv, Connection conn) except -1:
+    cdef Response resp = conn.response
+    resp.close_result()
+    srv.requests_done += 1
+    if srv.access_log is not None:
+        try:
+            srv.access_log(conn.environ, conn.request_line, resp.status_code, resp.body_sent)
+        except Exception:
+            log.exception("error writing the access log")
+    conn.response = None
+    conn.environ = None
+    if srv.requests_limit and srv.requests_done >= srv.requests_limit:
+        srv.stopping = True
+    if not resp.keep_alive or srv.stopping:
+        conn.state = S_CLOSING
+        conn.body_received = 0
+        return flush_closing(srv, conn)
+    conn.state = S_READ_HEAD
+    srv.watch(conn, cloop.FW_READABLE)
+    if conn.rlen > conn.rpos:
+        srv.head_timers.push(conn, srv.now)
+    else:
+        srv.idle_timers.push(conn, srv.now)
+    return 0
+
+
+cdef int app_failed(Server srv, Connection conn) except -1:
+    """The app raised (or broke PEP 3333): log it, answer 500 if nothing was
+    sent yet, else close the connection. The server keeps serving."""
+    cdef Response resp = conn.response
+    cdef Response failure
+    env = conn.environ or {}
+    log.exception("error in the WSGI app while serving %s %s",
+                  env.get("REQUEST_METHOD", "?"), env.get("RAW_URI", "?"))
+    resp.close_result()
+    if resp.head_sent:
+        srv.close_connection(conn)
+        return 0
+    body = b"Internal Server Error\n"
+    failure = Response(conn)
+    failure.started = True
+    failure.status = b"500 Internal Server Error"
+    failure.status_code = 500
+    failure.headers = [b"Content-Type: text/plain; charset=utf-8\r\n",
+                       b"Content-Length: %d\r\n" % len(body)]
+    failure.content_length = len(body)
+    conn.response = failure
+    conn.out = []
+    queue_body(failure, body)
+    end_body(failure)
+    conn.state = S_WRITE
+    return continue_response(srv, conn)
+
+
+# -- the Date header (RFC 9110 §6.6.1), formatted once a second ------------------
+
+cdef extern from "<time.h>" nogil:
+    ctypedef long time_t
+    struct tm:
+        int tm_sec
+        int tm_min
+        int tm_hour
+        int tm_mday
+        int tm_mon
+        int tm_year
+        int tm_wday
+    time_t time(time_t *t)
+    tm *gmtime_r(const time_t *t, tm *result)
+
+# IMF-fixdate names are English whatever the locale, so no strftime.
+cdef tuple WEEKDAYS = (b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat")
+cdef tuple MONTHS = (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun",
+                     b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec")
+
+
+cdef long current_unix_second():
+    return time(NULL)
+
+
+cdef bytes format_date_header(long second):
+    cdef time_t t = second
+    cdef tm parts
+    gmtime_r(&t, &parts)
+    return b"Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n" % (
+        WEEKDAYS[parts.tm_wday], parts.tm_mday, MONTHS[parts.tm_mon], parts.tm_year + 1900,
+        parts.tm_hour, parts.tm_min, parts.tm_sec)

@@ -1,0 +1,61 @@
+"""Run one server process: build the core Server on opened listeners, serve until
+SIGINT or SIGTERM, then close everything."""
+import logging
+import signal
+import sys
+import threading
+
+from fastwsgi import __version__
+from fastwsgi.accesslog import log_access
+from fastwsgi.listeners import close_listeners
+
+log = logging.getLogger("fastwsgi")
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def base_environ(listeners):
+    """The environ keys that are the same for every request of this server."""
+    first = listeners[0]
+    return {
+        "SERVER_NAME": first.server_name,
+        "SERVER_PORT": first.server_port,
+        "SERVER_SOFTWARE": "fastwsgi/" + __version__,
+        "GATEWAY_INTERFACE": "CGI/1.1",
+        "SCRIPT_NAME": "",
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+
+
+def serve(app, config, listeners):
+    """Serve app on listeners until SIGINT/SIGTERM (or KeyboardInterrupt); the
+    listeners are closed on the way out."""
+    from fastwsgi._core import Server
+
+    try:
+        server = Server(app, [l.sock for l in listeners], config, base_environ(listeners),
+                        log_access if config.access_log else None)
+    except BaseException:
+        close_listeners(listeners)
+        raise
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in STOP_SIGNALS:
+            previous[signum] = signal.signal(signum, lambda signum, frame: server.stop())
+    log.info("fastwsgi %s listening on %s (1 process, %s loop)", __version__,
+             ", ".join("http://" + l.display if l.kind != "unix" else l.display for l in listeners),
+             server.backend)
+    try:
+        server.serve()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        server.close()
+        close_listeners(listeners)
+        log.info("fastwsgi stopped")

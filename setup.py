@@ -1,0 +1,45 @@
+"""Build of the fastwsgi extension: the Cython core plus the C sources in csrc/."""
+import os
+import sys
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+CSRC = "csrc"
+
+
+def loop_backend_source():
+    # One backend per platform behind csrc/fw_loop.h; FASTWSGI_LOOP overrides it.
+    backend = os.environ.get("FASTWSGI_LOOP") or ("epoll" if sys.platform.startswith("linux") else "kqueue")
+    return os.path.join(CSRC, "fw_loop_%s.c" % backend)
+
+
+def compile_args():
+    args = ["-O2", "-Wall", "-Wextra", "-Wno-unused-function", "-Wno-unused-parameter"]
+    extra = os.environ.get("FASTWSGI_CFLAGS")  # e.g. "-fsanitize=address,undefined" for the ASan run
+    return args + (extra.split() if extra else [])
+
+
+core = Extension(
+    "fastwsgi._core",
+    sources=[
+        "fastwsgi/_core.pyx",
+        os.path.join(CSRC, "fw_errors.c"),
+        os.path.join(CSRC, "fw_parser.c"),
+        os.path.join(CSRC, "fw_chunked.c"),
+        os.path.join(CSRC, "fw_url.c"),
+        os.path.join(CSRC, "fw_io.c"),
+        loop_backend_source(),
+    ],
+    include_dirs=[CSRC],
+    extra_compile_args=compile_args(),
+    extra_link_args=(os.environ.get("FASTWSGI_LDFLAGS") or "").split(),
+)
+
+setup(
+    ext_modules=cythonize(
+        [core],
+        language_level=3,
+        compiler_directives={"boundscheck": False, "wraparound": False, "cdivision": True},
+    ),
+)

@@ -1,0 +1,139 @@
+"""Fixtures that start real server processes on real sockets.
+
+`server(app_spec, *args)` starts `python -m fastwsgi APP --port 0 ...` in a
+child process, waits until it logs where it listens and answers a TCP connect,
+and at teardown stops it with SIGTERM and checks it exits with status 0.
+`wsgiref_server(app_spec)` does the same with the standard library's
+wsgiref.simple_server, the reference that behaviour suites compare against.
+"""
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TESTS = os.path.dirname(os.path.abspath(__file__))
+START_TIMEOUT = 20.0      # generous: a cold interpreter on a busy 2-core machine
+STOP_TIMEOUT = 10.0
+
+
+class ServerProcess:
+    """A server running in a child process; .host/.port/.url/.pid and .stderr_text()."""
+
+    def __init__(self, argv, env=None, cwd=TESTS):
+        self.argv = argv
+        self.log_path = os.path.join(cwd, ".server-%d-%d.log" % (os.getpid(), time.monotonic_ns()))
+        self.log_file = open(self.log_path, "w+b")
+        full_env = dict(os.environ)
+        full_env["PYTHONPATH"] = os.pathsep.join([TESTS, full_env.get("PYTHONPATH", "")])
+        full_env["PYTHONUNBUFFERED"] = "1"
+        full_env.update(env or {})
+        self.proc = subprocess.Popen(argv, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
+                                     stdout=self.log_file, stderr=subprocess.STDOUT)
+        self.pid = self.proc.pid
+        self.host = "127.0.0.1"
+        self.port = None
+
+    def wait_listening(self, pattern=r"listening on http://127\.0\.0\.1:(\d+)"):
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            match = re.search(pattern, self.stderr_text())
+            if match:
+                self.port = int(match.group(1))
+                break
+            if self.proc.poll() is not None:
+                raise AssertionError("server exited with %s before listening:\n%s"
+                                     % (self.proc.returncode, self.stderr_text()))
+            time.sleep(0.05)
+        else:
+            raise AssertionError("server did not start:\n" + self.stderr_text())
+        with socket.create_connection((self.host, self.port), timeout=START_TIMEOUT):
+            pass
+        return self
+
+    @property
+    def url(self):
+        return "http://%s:%d" % (self.host, self.port)
+
+    def stderr_text(self):
+        self.log_file.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def connect(self, timeout=10.0):
+        return socket.create_connection((self.host, self.port), timeout=timeout)
+
+    def stop(self, sig=signal.SIGTERM):
+        """Stop with a signal; returns the exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("server ignored signal %s:\n%s" % (sig, self.stderr_text()))
+        return self.proc.returncode
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.log_file.close()
+        try:
+            os.unlink(self.log_path)
+        except OSError:
+            pass
+
+
+@pytest.fixture
+def server():
+    """Start fastwsgi on a free port: server("apps:hello", "--access-log")."""
+    started = []
+
+    def start(app_spec, *args, env=None):
+        argv = [sys.executable, "-m", "fastwsgi", "--host", "127.0.0.1", "--port", "0", *args]
+        if app_spec:
+            argv.append(app_spec)
+        proc = ServerProcess(argv, env=env)
+        started.append(proc)
+        return proc.wait_listening()
+
+    yield start
+    try:
+        for proc in started:
+            if proc.proc.poll() is None:
+                code = proc.stop()
+                assert code == 0, "server exited with %s on SIGTERM:\n%s" % (code, proc.stderr_text())
+    finally:
+        for proc in started:
+            proc.close()
+
+
+@pytest.fixture
+def wsgiref_server():
+    """The reference: wsgiref.simple_server serving the same app spec."""
+    started = []
+
+    def start(app_spec):
+        argv = [sys.executable, os.path.join(TESTS, "wsgiref_runner.py"), app_spec]
+        proc = ServerProcess(argv)
+        started.append(proc)
+        return proc.wait_listening(r"listening on http://127\.0\.0\.1:(\d+)")
+
+    yield start
+    for proc in started:
+        proc.close()
+
+
+@pytest.fixture(params=["fastwsgi", "wsgiref"])
+def any_server(request, server, wsgiref_server):
+    """Run a behaviour test against fastwsgi and against the wsgiref reference."""
+    start = server if request.param == "fastwsgi" else wsgiref_server
+    start.kind = request.param
+    return start

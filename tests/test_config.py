@@ -1,0 +1,279 @@
+"""Config: one option table → defaults, FASTWSGI_* variables, overrides."""
+
+import pytest
+
+from fastwsgi.config import OPTIONS, Config, option_names, parse_size
+from fastwsgi.errors import ConfigError, FastWSGIError
+
+DEFAULTS = {
+    "app": None,
+    "host": "127.0.0.1",
+    "port": 8000,
+    "bind": [],
+    "backlog": 2048,
+    "log_level": "info",
+    "access_log": False,
+    "max_request_line": 8190,
+    "max_header_count": 100,
+    "max_head_bytes": 65536,
+    "max_body_size": 1073741824,
+    "spool_threshold": 1048576,
+    "keepalive_timeout": 5.0,
+}
+
+
+def make(overrides=None, environ=None, **kw):
+    return Config.from_sources(overrides or {}, environ or {}, **kw)
+
+
+def error_of(overrides=None, environ=None, **kw):
+    with pytest.raises(ConfigError) as info:
+        make(overrides, environ, **kw)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def subset(config):
+    """The values of the options documented above (the table may hold more)."""
+    return {name: value for name, value in config.as_dict().items() if name in DEFAULTS}
+
+
+def test_table_holds_the_documented_options():
+    names = option_names()
+    assert [name for name in names if name in DEFAULTS] == list(DEFAULTS)
+    assert len(set(names)) == len(names)
+    for opt in OPTIONS:
+        assert opt.env == "FASTWSGI_" + opt.name.upper()
+        assert opt.flag == "--" + opt.name.replace("_", "-")
+        assert opt.help
+
+
+def test_defaults():
+    config = make()
+    assert subset(config) == DEFAULTS
+    assert config.as_dict() == {opt.name: opt.default for opt in OPTIONS}
+    assert config.binds == ["127.0.0.1:8000"]
+    assert config.source_of("port") == "default"
+    assert config.unknown_env == []
+
+
+def test_default_list_is_not_shared():
+    make().bind.append("x:1")
+    assert make().bind == []
+
+
+def test_env_overrides_defaults_and_overrides_win():
+    env = {"FASTWSGI_PORT": "9000", "FASTWSGI_HOST": "0.0.0.0", "FASTWSGI_APP": "m:app"}
+    config = make({}, env)
+    assert (config.port, config.host, config.app) == (9000, "0.0.0.0", "m:app")
+    assert config.source_of("port") == "FASTWSGI_PORT"
+    config = make({"port": "9001", "host": None}, env)
+    assert (config.port, config.host) == (9001, "0.0.0.0")
+    assert config.source_of("port") == "--port"
+    assert config.binds == ["0.0.0.0:9001"]
+
+
+def test_overridden_env_value_is_not_validated():
+    config = make({"port": "1"}, {"FASTWSGI_PORT": "abc"})
+    assert config.port == 1
+
+
+def test_none_override_means_not_given():
+    config = make({name: None for name in option_names()})
+    assert subset(config) == DEFAULTS
+
+
+def test_empty_env_var_counts_as_unset():
+    config = make({}, {"FASTWSGI_PORT": "", "FASTWSGI_APP": "  "})
+    assert config.port == 8000 and config.app is None
+
+
+def test_environ_defaults_to_os_environ(monkeypatch):
+    monkeypatch.setenv("FASTWSGI_BACKLOG", "17")
+    assert Config.from_sources({}).backlog == 17
+
+
+def test_native_values_from_keywords():
+    config = make({"port": 0, "access_log": True, "keepalive_timeout": 2,
+                   "max_body_size": 10, "bind": ("unix:/tmp/a.sock",)}, origin="api")
+    assert config.port == 0 and config.access_log is True
+    assert config.keepalive_timeout == 2.0 and isinstance(config.keepalive_timeout, float)
+    assert config.max_body_size == 10
+    assert config.binds == ["unix:/tmp/a.sock"]
+
+
+def test_unknown_option():
+    message = error_of({"prot": 1})
+    assert message.startswith("unknown option 'prot'")
+    assert "did you mean 'port'" in message and "fastwsgi --help" in message
+    message = error_of({"nonsense": 1}, origin="api")
+    assert "unknown option 'nonsense'" in message and "max_body_size" in message
+
+
+def test_unknown_env_vars_are_collected_not_fatal():
+    config = make({}, {"FASTWSGI_PROT": "1", "OTHER": "x"})
+    assert config.unknown_env == ["FASTWSGI_PROT"]
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "65536", "80.5", "1e3", "0x10", ""])
+def test_bad_port(value):
+    message = error_of({"port": value})
+    assert message == "--port must be an integer 0-65535, got %r" % value
+
+
+def test_bad_env_value_names_the_variable():
+    assert error_of({}, {"FASTWSGI_PORT": "abc"}) == (
+        "FASTWSGI_PORT must be an integer 0-65535, got 'abc'")
+    message = error_of({}, {"FASTWSGI_MAX_BODY_SIZE": "lots"})
+    assert message.startswith("FASTWSGI_MAX_BODY_SIZE must be a size in bytes")
+
+
+def test_api_origin_names_the_keyword():
+    assert error_of({"port": "abc"}, origin="api").startswith("port must be an integer")
+    assert error_of({"port": True}, origin="api") == (
+        "port must be an integer 0-65535, got True")
+
+
+@pytest.mark.parametrize("text, value", [
+    ("0", 0), ("123", 123), ("64k", 65536), ("64K", 65536), ("1m", 1 << 20),
+    ("1M", 1 << 20), ("1g", 1 << 30), ("2G", 2 << 30), ("64kb", 65536),
+    ("64KiB", 65536), (" 8 k ", 8192), (4096, 4096),
+])
+def test_parse_size(text, value):
+    assert parse_size(text) == value
+
+
+@pytest.mark.parametrize("text", ["", "k", "1.5m", "-1", "1x", "1t", "1 0", "0x10", True, 2.0, None])
+def test_parse_size_rejects(text):
+    with pytest.raises(ValueError):
+        parse_size(text)
+
+
+def test_size_options_use_the_size_parser():
+    config = make({"max_body_size": "2m", "max_request_line": "16k"},
+                  {"FASTWSGI_SPOOL_THRESHOLD": "512k", "FASTWSGI_MAX_HEAD_BYTES": "1m"})
+    assert config.max_body_size == 2 << 20
+    assert config.max_request_line == 16 << 10
+    assert config.spool_threshold == 512 << 10
+    assert config.max_head_bytes == 1 << 20
+    message = error_of({"max_body_size": "1x"})
+    assert message == ("--max-body-size must be a size in bytes >= 0 (an integer, or"
+                       " with suffix k, m or g), got '1x'")
+    assert error_of({"max_request_line": "0"}).startswith(
+        "--max-request-line must be a size in bytes >= 1")
+
+
+def test_zero_body_size_and_spool_threshold_allowed():
+    config = make({"max_body_size": "0", "spool_threshold": "0"})
+    assert config.max_body_size == 0 and config.spool_threshold == 0
+
+
+@pytest.mark.parametrize("name, value, expect", [
+    ("backlog", "0", "an integer 1-2147483647"),
+    ("backlog", "many", "an integer 1-2147483647"),
+    ("max_header_count", "0", "an integer >= 1"),
+    ("max_header_count", "1k", "an integer >= 1"),
+])
+def test_bad_integers(name, value, expect):
+    message = error_of({name: value})
+    assert message == "--%s must be %s, got %r" % (name.replace("_", "-"), expect, value)
+
+
+def test_log_level_case_insensitive():
+    assert make({"log_level": "DEBUG"}).log_level == "debug"
+    assert make({}, {"FASTWSGI_LOG_LEVEL": "Warning"}).log_level == "warning"
+    assert error_of({"log_level": "loud"}) == (
+        "--log-level must be one of debug, info, warning, error, critical, got 'loud'")
+    assert error_of({"log_level": "5"}).startswith("--log-level must be one of")
+
+
+@pytest.mark.parametrize("text", ["1", "true", "YES", "On"])
+def test_access_log_true(text):
+    assert make({}, {"FASTWSGI_ACCESS_LOG": text}).access_log is True
+
+
+@pytest.mark.parametrize("text", ["0", "false", "No", "OFF"])
+def test_access_log_false(text):
+    assert make({}, {"FASTWSGI_ACCESS_LOG": text}).access_log is False
+
+
+def test_access_log_override_wins_over_env():
+    assert make({"access_log": False}, {"FASTWSGI_ACCESS_LOG": "1"}).access_log is False
+    message = error_of({}, {"FASTWSGI_ACCESS_LOG": "maybe"})
+    assert message.startswith("FASTWSGI_ACCESS_LOG must be a boolean")
+
+
+def test_keepalive_timeout():
+    assert make({"keepalive_timeout": "0.25"}).keepalive_timeout == 0.25
+    for bad in ("0", "-1", "nan", "inf", "soon"):
+        assert error_of({"keepalive_timeout": bad}) == (
+            "--keepalive-timeout must be a number of seconds > 0, got %r" % bad)
+
+
+def test_host_validation():
+    assert make({"host": "::1"}).binds == ["[::1]:8000"]
+    assert make({"host": "[::1]"}).host == "::1"
+    assert make({"host": "localhost", "port": "0"}).binds == ["localhost:0"]
+    for bad in ("", "a b", "http://x", "unix:/tmp/s", "::1:8000:x", "8000"):
+        message = error_of({"host": bad})
+        assert message.startswith("--host must be a host name or IP address"), message
+
+
+def test_bind_forms():
+    config = make({"bind": ["0.0.0.0:80", "[::1]:81", "[::]", "localhost",
+                            ":82", "unix:/tmp/f.sock", "unix:rel.sock"],
+                   "host": "10.0.0.1", "port": "9"})
+    assert config.binds == ["0.0.0.0:80", "[::1]:81", "[::]:9", "localhost:9",
+                            "10.0.0.1:82", "unix:/tmp/f.sock", "unix:rel.sock"]
+    assert config.bind[4] == ":82"  # as given
+
+
+def test_bind_from_env_is_comma_separated():
+    config = make({}, {"FASTWSGI_BIND": "127.0.0.1:1, unix:/tmp/x.sock,"})
+    assert config.binds == ["127.0.0.1:1", "unix:/tmp/x.sock"]
+    # the CLI/keyword list replaces the environment's list
+    assert make({"bind": ["[::1]:2"]}, {"FASTWSGI_BIND": "a:1"}).binds == ["[::1]:2"]
+
+
+@pytest.mark.parametrize("spec, why", [
+    ("::1:8000", "IPv6 addresses need brackets"),
+    ("host:abc", "the port must be an integer 0-65535"),
+    ("host:70000", "the port must be an integer 0-65535"),
+    ("[::1", "missing ']'"),
+    ("[::1]8000", "expected ':PORT'"),
+    ("[nothex:1]:80", "not an IPv6 address"),
+    ("[nothex]:80", "only IPv6 addresses go in brackets"),
+    ("unix:", "the unix socket path is empty"),
+    ("http://localhost:8000", "drop the scheme"),
+    ("8000", "a bare number is not a host"),
+    ("", "it is empty"),
+])
+def test_bad_bind(spec, why):
+    message = error_of({"bind": [spec]})
+    assert message.startswith("--bind: invalid bind address %r" % spec), message
+    assert why in message
+    assert "HOST:PORT" in message  # says what to use instead
+
+
+def test_bad_bind_in_env_names_the_variable():
+    assert error_of({}, {"FASTWSGI_BIND": "x:y"}).startswith("FASTWSGI_BIND: invalid bind")
+
+
+def test_duplicate_bind():
+    message = error_of({"bind": ["127.0.0.1:80", "127.0.0.1:0080"]})
+    assert "same address" in message
+    # port 0 means a different free port each time: not a duplicate
+    assert len(make({"bind": ["127.0.0.1:0", "127.0.0.1:0"]}).binds) == 2
+
+
+def test_app_spec_is_stripped_and_empty_rejected():
+    assert make({"app": " m:app "}).app == "m:app"
+    assert error_of({"app": ""}) == "APP must be a non-empty string, got ''"
+
+
+def test_config_error_is_a_fastwsgi_error_and_value_error():
+    with pytest.raises(FastWSGIError):
+        make({"port": "x"})
+    with pytest.raises(ValueError):
+        make({"port": "x"})
