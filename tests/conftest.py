@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -27,12 +28,15 @@ class ServerProcess:
 
     def __init__(self, argv, env=None, cwd=TESTS):
         self.argv = argv
-        self.log_path = os.path.join(cwd, ".server-%d-%d.log" % (os.getpid(), time.monotonic_ns()))
-        self.log_file = open(self.log_path, "w+b")
+        fd, self.log_path = tempfile.mkstemp(prefix="fastwsgi-test-", suffix=".log")
+        self.log_file = os.fdopen(fd, "w+b")
         full_env = dict(os.environ)
-        full_env["PYTHONPATH"] = os.pathsep.join([TESTS, full_env.get("PYTHONPATH", "")])
+        env = dict(env or {})
+        # PYTHONPATH entries a test gives go first; the tests/ folder stays reachable.
+        paths = [env.pop("PYTHONPATH", ""), TESTS, full_env.get("PYTHONPATH", "")]
+        full_env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
         full_env["PYTHONUNBUFFERED"] = "1"
-        full_env.update(env or {})
+        full_env.update(env)
         self.proc = subprocess.Popen(argv, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
                                      stdout=self.log_file, stderr=subprocess.STDOUT)
         self.pid = self.proc.pid

@@ -2,7 +2,10 @@
 
 import errno
 import os
+import shutil
 import socket
+import subprocess
+import sys
 import stat
 
 import pytest
@@ -216,17 +219,23 @@ def test_address_not_on_this_machine():
     assert str(info.value).startswith("cannot listen on 192.0.2.77:0: address not available")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may bind privileged ports")
 def test_privileged_port_permission_denied():
-    try:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 1))
-        pytest.skip("unprivileged ports start at 0 here (net.ipv4.ip_unprivileged_port_start)")
-    except PermissionError:
-        pass
-    with pytest.raises(BindError) as info:
-        open_listeners(config_for("127.0.0.1:1"))
-    assert "permission denied" in str(info.value)
+    # As root, take away the one capability that allows binding ports < 1024, so
+    # the real EACCES path runs here too (setpriv comes with util-linux).
+    code = ("from fastwsgi.config import Config\n"
+            "from fastwsgi.listeners import open_listeners\n"
+            "from fastwsgi.errors import BindError\n"
+            "try:\n"
+            "    open_listeners(Config.from_sources({'bind': ['127.0.0.1:1']}, environ={}))\n"
+            "except BindError as exc:\n"
+            "    print(exc)\n")
+    argv = [sys.executable, "-c", code]
+    if os.geteuid() == 0:
+        assert shutil.which("setpriv"), "setpriv (util-linux) is needed to drop CAP_NET_BIND_SERVICE"
+        argv = ["setpriv", "--bounding-set=-net_bind_service", "--inh-caps=-net_bind_service"] + argv
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert out.stdout.startswith("cannot listen on 127.0.0.1:1: permission denied"), out
+    assert out.stdout.count("\n") == 1
 
 
 # -- unix sockets ---------------------------------------------------------------------
