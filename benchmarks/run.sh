@@ -1,0 +1,103 @@
+#!/bin/sh
+# Re-run the whole fastwsgi benchmark with one command:
+#   benchmarks/run.sh [--quick] [--rounds N] [--duration S] [--servers a,b] ...
+# 1. installs what it needs (apt: wrk, libev-dev, nginx; a venv in
+#    benchmarks/.venv with the checkout's fastwsgi and the servers of
+#    requirements.txt), printing a note for anything that fails to install;
+# 2. runs run.py with that venv's Python (all arguments are passed on).
+# --skip-install skips step 1.  BENCH_PYTHON picks the interpreter for the venv.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+VENV="$HERE/.venv"
+PY=${BENCH_PYTHON:-python3}
+
+skip_install=0
+for arg in "$@"; do
+    case "$arg" in
+        --skip-install|--list|-h|--help) skip_install=1 ;;
+    esac
+done
+
+note() { printf '  note: %s\n' "$*"; }
+
+install_apt() {
+    missing=""
+    command -v wrk >/dev/null 2>&1 || missing="$missing wrk"
+    command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$missing nginx"
+    dpkg -s libev-dev >/dev/null 2>&1 || missing="$missing libev-dev"
+    [ -z "$missing" ] && return 0
+    sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    echo "apt: installing$missing"
+    if ! { $sudo apt-get update -qq &&
+           DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing; } \
+           >"$HERE/.apt.log" 2>&1; then
+        note "apt-get install$missing failed (see benchmarks/.apt.log); continuing"
+    fi
+}
+
+install_venv() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        echo "venv: creating $VENV with $PY"
+        "$PY" -m venv "$VENV" || { echo "error: could not create $VENV" >&2; exit 1; }
+    fi
+    log="$VENV/pip.log"
+    : >"$log"
+    grep -v '^[[:space:]]*#' "$HERE/requirements.txt" | grep -v '^[[:space:]]*$' |
+    while read -r req; do
+        if "$VENV/bin/python" -m pip install -q "$req" >>"$log" 2>&1; then
+            echo "pip: $req ok"
+        else
+            note "pip install $req failed (see benchmarks/.venv/pip.log); that server is skipped"
+        fi
+    done
+    if [ -f "$ROOT/setup.py" ] || [ -f "$ROOT/pyproject.toml" ]; then
+        # Build from a snapshot of the work tree (uncommitted changes included)
+        # so that the build leaves no build/ or *.egg-info in the checkout and
+        # never reuses stale objects from an earlier in-tree build.
+        echo "pip: installing fastwsgi from $ROOT (snapshot of the work tree)"
+        snap=$(mktemp -d "${TMPDIR:-/tmp}/fastwsgi-src.XXXXXX")
+        if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+            # Tracked and untracked files, less what .gitignore ignores
+            # (build output, generated C, *.so): what a commit would hold.
+            (cd "$ROOT" && git ls-files -z -co --exclude-standard -- . ':!benchmarks' |
+                tar --null -T - --ignore-failed-read -cf - 2>/dev/null) | tar -C "$snap" -xf -
+        else
+            tar -C "$ROOT" --exclude=./benchmarks --exclude=./build --exclude=./dist \
+                --exclude='*.egg-info' --exclude=__pycache__ --exclude='*.so' \
+                -cf - . | tar -C "$snap" -xf -
+        fi
+        if "$VENV/bin/python" -m pip install --force-reinstall --no-deps "$snap" \
+               >"$VENV/fastwsgi-install.log" 2>&1; then
+            echo "pip: fastwsgi ok"
+        else
+            # Never benchmark a stale build by mistake.
+            "$VENV/bin/python" -m pip uninstall -y -q fastwsgi >/dev/null 2>&1
+            note "pip install $ROOT failed: fastwsgi is skipped." \
+                 "Last lines of benchmarks/.venv/fastwsgi-install.log:"
+            tail -n 15 "$VENV/fastwsgi-install.log" | sed 's/^/    /'
+        fi
+        rm -rf "$snap"
+    else
+        "$VENV/bin/python" -m pip uninstall -y -q fastwsgi >/dev/null 2>&1
+        note "no setup.py or pyproject.toml in $ROOT yet: fastwsgi not installed"
+    fi
+}
+
+if [ "$skip_install" -eq 0 ]; then
+    install_apt
+    install_venv
+fi
+[ -x "$VENV/bin/python" ] || { echo "error: no venv at $VENV (run without --skip-install)" >&2; exit 1; }
+
+# The exact command, for the report.
+BENCH_COMMAND="benchmarks/run.sh"
+for arg in "$@"; do
+    case "$arg" in
+        *[!A-Za-z0-9_.,:=/-]*|'') BENCH_COMMAND="$BENCH_COMMAND '$arg'" ;;
+        *) BENCH_COMMAND="$BENCH_COMMAND $arg" ;;
+    esac
+done
+export BENCH_COMMAND
+exec "$VENV/bin/python" "$HERE/run.py" "$@"
