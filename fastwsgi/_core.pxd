@@ -90,7 +90,9 @@ cdef class Server:
     cdef list by_fd                        # fd -> Connection (or None)
     cdef int wake_r                        # self-pipe: stop() and signals wake the loop
     cdef int wake_w
-    cdef bint stopping
+    cdef bint stopping                     # stop() was called: drain, then return
+    cdef bint limit_reached                # serve(max_requests=N) has answered N
+    cdef double graceful_timeout
     cdef object previous_wakeup_fd
     cdef bint closed
     cdef dict environ_template
@@ -118,6 +120,9 @@ cdef class Server:
 
     cdef int check(self, int rc) except -1
     cdef int run_pending(self) except -1
+    cdef int begin_drain(self) except -1
+    cdef int end_drain(self) except -1
+    cdef bint has_busy_connections(self)
     cdef install_wakeup_fd(self)
     cdef restore_wakeup_fd(self)
 

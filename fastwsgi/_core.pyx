@@ -173,6 +173,7 @@ cdef class Server:
         self.idle_timers = TimerQueue(config.keepalive_timeout)
         self.linger_timers = TimerQueue(LINGER_SECONDS)
         self.write_timeout_ms = <int>(config.write_timeout * 1000) if config.write_timeout > 0 else -1
+        self.graceful_timeout = config.graceful_timeout
         self.header_keys = {}
         self.update_clock()
 
@@ -224,18 +225,28 @@ cdef class Server:
     def serve(self, timeout=None, max_requests=0):
         """Run the loop until stop(), or until max_requests responses are done
         (0: no limit), or until timeout seconds pass with nothing to do.
+        After stop() it stops accepting, closes idle connections and finishes
+        the requests in flight (for up to graceful_timeout seconds) first.
         Returns the number of responses completed."""
         cdef int n, i, wait_ms
         cdef double give_up = -1
+        cdef double drain_until = -1
         cdef long long done_before = self.requests_done
         if self.closed:
             raise ValueError("the server is closed")
         self.requests_limit = (self.requests_done + max_requests) if max_requests > 0 else 0
+        self.limit_reached = False
         if timeout is not None:
             give_up = monotonic() + timeout
         self.install_wakeup_fd()
         try:
-            while not self.stopping:
+            while not self.limit_reached:
+                if self.stopping:
+                    if drain_until < 0:
+                        drain_until = self.now + self.graceful_timeout
+                        self.begin_drain()
+                    if self.now >= drain_until or not self.has_busy_connections():
+                        break
                 wait_ms = 0 if self.pending else self.next_timeout_ms()
                 if give_up >= 0:
                     left = <int>((give_up - monotonic()) * 1000)
@@ -252,16 +263,48 @@ cdef class Server:
                         continue
                     self.check(n)
                 for i in range(n):
+                    if self.limit_reached:
+                        break                     # level-triggered: the rest fire again later
                     self.dispatch(self.events[i].fd, self.events[i].events)
-                if self.pending:
+                if self.pending and not self.limit_reached:
                     self.run_pending()
                 self.expire_timers()
                 if give_up >= 0 and n > 0:
                     give_up = monotonic() + timeout   # the timeout is for idleness
         finally:
+            if drain_until >= 0:
+                self.end_drain()
             self.stopping = False                     # a stop() ends one serve() call
             self.restore_wakeup_fd()
         return self.requests_done - done_before
+
+    cdef int begin_drain(self) except -1:
+        """Stop accepting and drop idle keep-alive connections; requests in
+        flight go on (their responses say Connection: close)."""
+        cdef Connection conn
+        for fd in self.listener_fds:
+            cloop.fw_loop_modify(self.loop, fd, 0)
+        for conn in list(self.by_fd):
+            if conn is not None and conn.state == S_READ_HEAD and conn.rlen == conn.rpos:
+                self.close_connection(conn)
+        return 0
+
+    cdef int end_drain(self) except -1:
+        if not self.closed:
+            for fd in self.listener_fds:
+                cloop.fw_loop_modify(self.loop, fd, cloop.FW_READABLE)
+        return 0
+
+    cdef bint has_busy_connections(self):
+        cdef Connection conn
+        for conn in self.by_fd:
+            if conn is None:
+                continue
+            if conn.state == S_READ_BODY or conn.state == S_IN_APP or conn.state == S_WRITE:
+                return True
+            if conn.state == S_READ_HEAD and conn.rlen > conn.rpos:
+                return True
+        return False
 
     cdef install_wakeup_fd(self):
         # In the main thread, route signals to our pipe so Ctrl-C or SIGTERM wakes
@@ -487,6 +530,10 @@ cdef int process_input(Server srv, Connection conn) except -1:
     request, in order, until the buffer runs dry or a response has to wait."""
     cdef int answered = 0
     while conn.state == S_READ_HEAD or conn.state == S_READ_BODY:
+        if srv.limit_reached:
+            if conn.rlen > conn.rpos:
+                srv.pending.append(conn)          # served by the next serve() call
+            return 0
         if conn.state == S_READ_HEAD:
             if conn.rlen == conn.rpos or not start_request(srv, conn):
                 return 0

@@ -311,6 +311,10 @@ OPTIONS = (
     Option("body_timeout", Seconds(), 30.0,
            "seconds a request body may go without progress; slower gets 408",
            "SECONDS"),
+    Option("graceful_timeout", Seconds(), 30.0,
+           "seconds a stop (SIGTERM, SIGINT) waits for requests in flight to"
+           " finish before their connections are closed",
+           "SECONDS"),
     Option("write_timeout", Seconds(), 30.0,
            "seconds a response may go without the client reading any of it;"
            " then the connection is closed",

@@ -380,7 +380,7 @@ cdef int finish_response(Server srv, Connection conn) except -1:
     conn.response = None
     conn.environ = None
     if srv.requests_limit and srv.requests_done >= srv.requests_limit:
-        srv.stopping = True
+        srv.limit_reached = True
     if not resp.keep_alive or srv.stopping:
         conn.state = S_CLOSING
         conn.body_received = 0

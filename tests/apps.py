@@ -55,7 +55,7 @@ def read_body(environ):
     wsgi.input_terminated may block on read() past CONTENT_LENGTH."""
     stream = environ["wsgi.input"]
     if environ.get("wsgi.input_terminated"):
-        return stream.read()
+        return stream.read(-1)
     return stream.read(int(environ.get("CONTENT_LENGTH") or 0))
 
 
@@ -103,7 +103,7 @@ def app(environ, start_response):
         if how == "readline":
             first = stream.readline()
             limited = stream.readline(3)
-            rest = stream.read()
+            rest = stream.read(-1)
             result = [first.decode("latin-1"), limited.decode("latin-1"), rest.decode("latin-1")]
         elif how == "readlines":
             result = [line.decode("latin-1") for line in stream.readlines()]
