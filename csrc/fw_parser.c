@@ -647,6 +647,9 @@ static int fw_parse_head(const char *buf, size_t end, fw_request_t *req,
     cr = memchr(buf + i, '\r', end - i);
     if (cr == NULL || (size_t)(cr - buf) + 1 >= end || cr[1] != '\n')
         return FW_E_BAD_REQUEST;
+    /* framing has enforced this already, unless last_len did not describe buf */
+    if ((size_t)(cr - buf) - i > limits->max_request_line)
+        return FW_E_URI_TOO_LONG;
     rc = fw_parse_request_line(buf, i, (size_t)(cr - buf), req);
     if (rc != 0)
         return rc;
@@ -690,12 +693,15 @@ static int fw_parse_head(const char *buf, size_t end, fw_request_t *req,
          * a smuggling vector; we reject it rather than let TE win */
         if (fi.have_cl)
             return FW_E_BAD_REQUEST;
+        /* RFC 9110 §6.1 / RFC 9112 §6.1: a transfer coding we do not decode
+         * (gzip, "chunk", ...) → 501, wherever it stands in the list. Checked
+         * first on purpose: "chunked, gzip" is a coding we cannot undo, and
+         * either answer closes the connection. */
+        if (fi.te_other)
+            return FW_E_NOT_IMPLEMENTED;
         /* RFC 9112 §6.3 item 4: chunked not the final coding → 400 */
         if (!fi.te_last_chunked)
             return FW_E_BAD_REQUEST;
-        /* RFC 9112 §6.1: a transfer coding we do not understand → 501 */
-        if (fi.te_other)
-            return FW_E_NOT_IMPLEMENTED;
         req->body = FW_BODY_CHUNKED;
     } else if (fi.have_cl) {
         req->body = FW_BODY_LENGTH;
