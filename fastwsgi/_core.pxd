@@ -87,6 +87,10 @@ cdef class Server:
     cdef public object app                 # the WSGI callable; replaceable between requests
     cdef list listeners                    # the listening socket objects (kept alive)
     cdef set listener_fds
+    cdef bint accepting                    # listeners are watched
+    cdef double accept_resume_at           # after EMFILE: when to try again; -1 = not paused
+    cdef int open_connections
+    cdef int max_connections
     cdef list by_fd                        # fd -> Connection (or None)
     cdef int wake_r                        # self-pipe: stop() and signals wake the loop
     cdef int wake_w
@@ -129,6 +133,8 @@ cdef class Server:
     cdef void update_clock(self)
     cdef bytes current_date_header(self)
     cdef int accept_all(self, int lfd) except -1
+    cdef void set_accepting(self, bint on)
+    cdef void maybe_resume_accepting(self)
     cdef int dispatch(self, int fd, unsigned events) except -1
     cdef int expire_timers(self) except -1
     cdef int next_timeout_ms(self)

@@ -53,6 +53,7 @@ DEF MAX_EVENTS = 256
 DEF READ_CHUNK = 65536                    # bytes asked of one recv while reading a body
 DEF INITIAL_RBUF = 8192                   # a fresh connection's read buffer
 DEF ACCEPT_BATCH = 64                     # accepts per readiness event, then others get a turn
+DEF ACCEPT_BACKOFF = 0.1                  # seconds accepting pauses after EMFILE
 DEF PIPELINE_BATCH = 32                   # pipelined requests answered before yielding
 DEF LINGER_SECONDS = 2.0                  # how long an error answer waits for the client
 DEF LINGER_DISCARD = 1048576              # bytes drained from a client we are closing
@@ -189,6 +190,9 @@ cdef class Server:
             sock.setblocking(False)
             self.listener_fds.add(fd)
             self.check(cloop.fw_loop_add(self.loop, fd, cloop.FW_READABLE))
+        self.accepting = True
+        self.accept_resume_at = -1
+        self.max_connections = config.max_connections
         self.environ_template = make_environ_template(config, base_environ)
         self.pending = []
 
@@ -214,7 +218,8 @@ cdef class Server:
 
     @property
     def connection_count(self):
-        return sum(1 for c in self.by_fd if c is not None)
+        """Client connections open now."""
+        return self.open_connections
 
     def stop(self):
         """Ask serve() to return. Safe from any thread and from signal handlers."""
@@ -272,9 +277,9 @@ cdef class Server:
                 if give_up >= 0 and n > 0:
                     give_up = monotonic() + timeout   # the timeout is for idleness
         finally:
+            self.stopping = False                     # a stop() ends one serve() call
             if drain_until >= 0:
                 self.end_drain()
-            self.stopping = False                     # a stop() ends one serve() call
             self.restore_wakeup_fd()
         return self.requests_done - done_before
 
@@ -282,8 +287,7 @@ cdef class Server:
         """Stop accepting and drop idle keep-alive connections; requests in
         flight go on (their responses say Connection: close)."""
         cdef Connection conn
-        for fd in self.listener_fds:
-            cloop.fw_loop_modify(self.loop, fd, 0)
+        self.set_accepting(False)
         for conn in list(self.by_fd):
             if conn is not None and conn.state == S_READ_HEAD and conn.rlen == conn.rpos:
                 self.close_connection(conn)
@@ -291,8 +295,7 @@ cdef class Server:
 
     cdef int end_drain(self) except -1:
         if not self.closed:
-            for fd in self.listener_fds:
-                cloop.fw_loop_modify(self.loop, fd, cloop.FW_READABLE)
+            self.maybe_resume_accepting()
         return 0
 
     cdef bint has_busy_connections(self):
@@ -392,23 +395,44 @@ cdef class Server:
         cdef int fd, i
         cdef Connection conn
         for i in range(ACCEPT_BATCH):
+            if self.open_connections >= self.max_connections:
+                self.set_accepting(False)         # the rest wait in the backlog
+                return 0
             fd = cio.fw_io_accept(lfd, ip, sizeof(ip), &port)
             if fd < 0:
                 if fd == -EMFILE or fd == -ENFILE:
-                    log.warning("out of file descriptors; new connections wait in the backlog")
+                    log.warning("out of file descriptors at %d connections; new connections "
+                                "wait in the backlog (raise ulimit -n or lower --max-connections)",
+                                self.open_connections)
+                    self.set_accepting(False)
+                    self.accept_resume_at = self.now + ACCEPT_BACKOFF
                 return 0
             conn = Connection(self, fd, ip.decode("ascii"), str(port) if port else "")
             while fd >= len(self.by_fd):
                 self.by_fd.extend([None] * (fd + 64 - len(self.by_fd)))
-            self.by_fd[fd] = conn
             rc = cloop.fw_loop_add(self.loop, fd, cloop.FW_READABLE)
             if rc < 0:
-                self.by_fd[fd] = None
                 close(fd)
                 continue
+            self.by_fd[fd] = conn
+            self.open_connections += 1
             conn.watching = cloop.FW_READABLE
             self.head_timers.push(conn, self.now)
         return 0
+
+    cdef void set_accepting(self, bint on):
+        """Watch the listening sockets or not: while not, new connections wait
+        in the kernel's backlog and the accepted ones keep being served."""
+        if on == self.accepting:
+            return
+        self.accepting = on
+        for fd in self.listener_fds:
+            cloop.fw_loop_modify(self.loop, fd, cloop.FW_READABLE if on else 0)
+
+    cdef void maybe_resume_accepting(self):
+        if (not self.accepting and not self.stopping and self.accept_resume_at < 0
+                and self.open_connections < self.max_connections):
+            self.set_accepting(True)
 
     cdef void watch(self, Connection conn, unsigned mask):
         if conn.watching != mask and conn.state != S_CLOSED:
@@ -431,13 +455,15 @@ cdef class Server:
         conn.out = []
         cloop.fw_loop_delete(self.loop, conn.fd)
         close(conn.fd)
-        if conn.fd < len(self.by_fd):
+        if conn.fd < len(self.by_fd) and self.by_fd[conn.fd] is conn:
             self.by_fd[conn.fd] = None
+            self.open_connections -= 1
+            self.maybe_resume_accepting()
 
     # -- timeouts ----------------------------------------------------------------
 
     cdef int next_timeout_ms(self):
-        cdef double soonest = -1
+        cdef double soonest = self.accept_resume_at
         cdef TimerQueue q
         for q in (self.head_timers, self.body_timers, self.write_timers,
                   self.idle_timers, self.linger_timers):
@@ -451,6 +477,9 @@ cdef class Server:
 
     cdef int expire_timers(self) except -1:
         cdef Connection conn
+        if 0 <= self.accept_resume_at <= self.now:
+            self.accept_resume_at = -1
+            self.maybe_resume_accepting()
         while self.head_timers.head is not None and self.head_timers.head.deadline <= self.now:
             conn = self.head_timers.head
             if conn.rlen > conn.rpos:
@@ -759,3 +788,43 @@ cdef int flush_out(Server srv, Connection conn) except -2:
 def loop_backend():
     """The name of the event loop backend this build uses."""
     return cloop.fw_loop_backend().decode()
+
+
+def parse_head(bytes data, max_request_line=8190, max_header_count=100, max_head_bytes=65536):
+    """Run the C request parser on data, for tests and tools.
+
+    Returns (head_length, method, target, minor_version, headers, body, content_length)
+    with headers as a list of (name, value) bytes pairs and body one of "none",
+    "length", "chunked"; or (error_status, None, ...) with the HTTP status the
+    server would answer; or None when the head is incomplete."""
+    cdef cparser.fw_request_t req
+    cdef cparser.fw_parse_limits_t limits
+    cdef cparser.fw_header_t *slots
+    cdef const char *buf = data
+    cdef const char *reason
+    cdef int rc
+    limits.max_request_line = max_request_line
+    limits.max_header_count = max_header_count
+    limits.max_head_bytes = max_head_bytes
+    slots = <cparser.fw_header_t *>malloc((max_header_count + 1) * sizeof(cparser.fw_header_t))
+    if slots == NULL:
+        raise MemoryError()
+    try:
+        memset(&req, 0, sizeof(req))
+        req.headers = slots
+        req.header_capacity = max_header_count
+        rc = cparser.fw_parse_request(buf, len(data), 0, &req, &limits)
+        if rc == cerrors.FW_INCOMPLETE:
+            return None
+        if rc < 0:
+            return (cerrors.fw_error_status(rc, &reason), None, None, None, None, None, None)
+        headers = [(data[slots[i].name.off:slots[i].name.off + slots[i].name.len],
+                    data[slots[i].value.off:slots[i].value.off + slots[i].value.len])
+                   for i in range(req.num_headers)]
+        body = {cparser.FW_BODY_NONE: "none", cparser.FW_BODY_LENGTH: "length",
+                cparser.FW_BODY_CHUNKED: "chunked"}[req.body]
+        return (rc, data[req.method.off:req.method.off + req.method.len],
+                data[req.target.off:req.target.off + req.target.len],
+                req.minor_version, headers, body, req.content_length)
+    finally:
+        free(slots)

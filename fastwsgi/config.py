@@ -276,6 +276,10 @@ OPTIONS = (
     Option("access_log", Bool(), False,
            "log one line per request (--no-access-log turns it off)",
            None),
+    Option("max_connections", Int(1), 10000,
+           "most client connections served at once; further ones wait in the"
+           " listen backlog until one closes",
+           "N"),
     Option("max_request_line", Size(1), 8190,
            "longest request line in bytes; longer requests get 414",
            "BYTES"),

@@ -31,11 +31,25 @@ def base_environ(listeners):
     }
 
 
+def raise_fd_limit(wanted):
+    """Lift the soft limit on open files toward the hard one, so --max-connections
+    is not cut short by a default of 1024."""
+    try:
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        if soft != resource.RLIM_INFINITY and soft < target:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
 def serve(app, config, listeners):
     """Serve app on listeners until SIGINT/SIGTERM (or KeyboardInterrupt); the
     listeners are closed on the way out."""
     from fastwsgi._core import Server
 
+    raise_fd_limit(config.max_connections + 64)
     try:
         server = Server(app, [l.sock for l in listeners], config, base_environ(listeners),
                         log_access if config.access_log else None)
