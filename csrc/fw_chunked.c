@@ -13,6 +13,7 @@
  *   trailer-section = *( field-line CRLF )
  */
 #include "fw_chunked.h"
+#include "fw_chars.h"
 
 #define FW_I63_MAX UINT64_C(0x7FFFFFFFFFFFFFFF)
 
@@ -47,73 +48,23 @@ enum {
     FW_CS_ERR_LARGE        /* failed with FW_E_HEADERS_TOO_LARGE (sticky) */
 };
 
-static int fw_hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* RFC 9110 §5.6.2 tchar */
-static int fw_is_tchar(unsigned char c)
-{
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return 1;
-    switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
-    case '+': case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-/* RFC 9110 §5.6.3: BWS / OWS = *( SP / HTAB ) */
-static int fw_is_ws(unsigned char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-/* RFC 9110 §5.5 field-value bytes: HTAB, SP, VCHAR, obs-text */
-static int fw_is_field_byte(unsigned char c)
-{
-    return c == '\t' || (c >= 0x20 && c != 0x7F);
-}
-
-/* RFC 9110 §5.6.4: qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text */
-static int fw_is_qdtext(unsigned char c)
-{
-    return c == '\t' || c == ' ' || c == 0x21 || (c >= 0x23 && c <= 0x5B) ||
-           (c >= 0x5D && c <= 0x7E) || c >= 0x80;
-}
-
-/* RFC 9110 §5.6.4: quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text ) */
-static int fw_is_qp_byte(unsigned char c)
-{
-    return c == '\t' || (c >= 0x20 && c != 0x7F);
-}
-
 /* Step the chunk-ext states by one byte; returns the next state, or
  * FW_CS_ERR_BAD. CR moves to FW_CS_SIZE_LF where the grammar allows a line end. */
 static int fw_ext_step(int st, unsigned char c)
 {
     switch (st) {
     case FW_CS_EXT_SEMI_BWS:
-        if (fw_is_ws(c))
+        if (fw_is_ows(c))
             return st;
         return c == ';' ? FW_CS_EXT_NAME_PRE : FW_CS_ERR_BAD;
     case FW_CS_EXT_NAME_PRE:
-        if (fw_is_ws(c))
+        if (fw_is_ows(c))
             return st;
         return fw_is_tchar(c) ? FW_CS_EXT_NAME : FW_CS_ERR_BAD;
     case FW_CS_EXT_NAME:
         if (fw_is_tchar(c))
             return st;
-        if (fw_is_ws(c))
+        if (fw_is_ows(c))
             return FW_CS_EXT_NAME_BWS;
         if (c == '=')
             return FW_CS_EXT_VAL_PRE;
@@ -123,13 +74,13 @@ static int fw_ext_step(int st, unsigned char c)
     case FW_CS_EXT_NAME_BWS:
         /* BWS is only allowed before "=" or the next ";" (no trailing BWS
          * before CRLF: the grammar has none) */
-        if (fw_is_ws(c))
+        if (fw_is_ows(c))
             return st;
         if (c == '=')
             return FW_CS_EXT_VAL_PRE;
         return c == ';' ? FW_CS_EXT_NAME_PRE : FW_CS_ERR_BAD;
     case FW_CS_EXT_VAL_PRE:
-        if (fw_is_ws(c))
+        if (fw_is_ows(c))
             return st;
         if (c == '"')
             return FW_CS_EXT_VAL_QS;
@@ -137,7 +88,7 @@ static int fw_ext_step(int st, unsigned char c)
     case FW_CS_EXT_VAL_TOKEN:
         if (fw_is_tchar(c))
             return st;
-        if (fw_is_ws(c))
+        if (fw_is_ows(c))
             return FW_CS_EXT_SEMI_BWS;
         if (c == ';')
             return FW_CS_EXT_NAME_PRE;
@@ -151,7 +102,7 @@ static int fw_ext_step(int st, unsigned char c)
     case FW_CS_EXT_VAL_QP:
         return fw_is_qp_byte(c) ? FW_CS_EXT_VAL_QS : FW_CS_ERR_BAD;
     case FW_CS_EXT_VAL_END:
-        if (fw_is_ws(c))
+        if (fw_is_ows(c))
             return FW_CS_EXT_SEMI_BWS;
         if (c == ';')
             return FW_CS_EXT_NAME_PRE;
@@ -219,7 +170,7 @@ int fw_chunked_decode(fw_chunked_t *dec, const char *in, size_t len,
             dec->line_bytes = 0;
             if (c == ';')
                 dec->state = FW_CS_EXT_NAME_PRE;
-            else if (fw_is_ws(c))
+            else if (fw_is_ows(c))
                 dec->state = FW_CS_EXT_SEMI_BWS;   /* BWS before ";" */
             else    /* includes bare LF (RFC 9112 §7.1 lines end in CRLF) */
                 return fw_chunk_fail(dec, FW_E_BAD_REQUEST, i, consumed);

@@ -12,6 +12,7 @@
  *     verdict depends on the head bytes alone, never on how they arrived.
  */
 #include "fw_parser.h"
+#include "fw_chars.h"
 
 #include <limits.h>
 #include <string.h>
@@ -24,66 +25,7 @@
 enum { FW_Z_LEADING, FW_Z_REQLINE, FW_Z_FIELDS };
 
 /* ------------------------------------------------------------------------- */
-/* character classes                                                           */
-
-static int fw_is_alpha(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int fw_is_digit(unsigned char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static int fw_is_hex(unsigned char c)
-{
-    return fw_is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-/* RFC 9110 §5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" /
- * "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA */
-static int fw_is_tchar(unsigned char c)
-{
-    if (fw_is_alpha(c) || fw_is_digit(c))
-        return 1;
-    switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
-    case '+': case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-/* RFC 9110 §5.6.3: OWS = *( SP / HTAB ) */
-static int fw_is_ows(unsigned char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-/* RFC 9110 §5.5: field-content is field-vchar (VCHAR / obs-text) with SP / HTAB
- * between; so HTAB, 0x20-0x7E and 0x80-0xFF. NUL, other CTLs, CR, LF and DEL
- * are not field bytes. */
-static int fw_is_field_byte(unsigned char c)
-{
-    return c == '\t' || (c >= 0x20 && c != 0x7F);
-}
-
-/* RFC 3986 §2.3 unreserved and §2.2 sub-delims. */
-static int fw_is_unreserved_or_subdelim(unsigned char c)
-{
-    if (fw_is_alpha(c) || fw_is_digit(c))
-        return 1;
-    switch (c) {
-    case '-': case '.': case '_': case '~':                       /* unreserved */
-    case '!': case '$': case '&': case '\'': case '(': case ')':  /* sub-delims */
-    case '*': case '+': case ',': case ';': case '=':
-        return 1;
-    default:
-        return 0;
-    }
-}
+/* character helpers (the byte classes are in fw_chars.h)                      */
 
 static unsigned char fw_lower(unsigned char c)
 {

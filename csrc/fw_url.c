@@ -1,16 +1,6 @@
 /* Percent-decoding for PATH_INFO; the contract is in fw_url.h. */
 #include "fw_url.h"
-
-static int fw_url_hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "fw_chars.h"
 
 size_t fw_percent_decode(const char *in, size_t len, char *out)
 {
@@ -20,8 +10,8 @@ size_t fw_percent_decode(const char *in, size_t len, char *out)
     while (i < len) {
         if (in[i] == '%' && len - i >= 3) {
             /* RFC 3986 §2.1: pct-encoded = "%" HEXDIG HEXDIG (either case) */
-            int hi = fw_url_hexval((unsigned char)in[i + 1]);
-            int lo = fw_url_hexval((unsigned char)in[i + 2]);
+            int hi = fw_hexval((unsigned char)in[i + 1]);
+            int lo = fw_hexval((unsigned char)in[i + 2]);
             if (hi >= 0 && lo >= 0) {
                 out[o++] = (char)(unsigned char)(hi * 16 + lo);
                 i += 3;

@@ -445,13 +445,7 @@ cdef class Server:
         conn.state = S_CLOSED
         if conn.timer_queue is not None:
             conn.timer_queue.unlink(conn)
-        if conn.response is not None:
-            conn.response.close_result()
-            conn.response = None
-        if conn.body is not None:
-            (<BodySink>conn.body).discard()
-            conn.body = None
-        conn.environ = None
+        drop_request(conn)
         conn.out = []
         cloop.fw_loop_delete(self.loop, conn.fd)
         close(conn.fd)
@@ -697,6 +691,18 @@ cdef int drain_closing(Server srv, Connection conn) except -1:
 
 # -- protocol errors -------------------------------------------------------------
 
+cdef void drop_request(Connection conn):
+    """Let go of the request in progress: its body, its environ, and its
+    response iterable (close() called)."""
+    if conn.response is not None:
+        conn.response.close_result()
+        conn.response = None
+    if conn.body is not None:
+        (<BodySink>conn.body).discard()
+        conn.body = None
+    conn.environ = None
+
+
 cdef int send_error(Server srv, Connection conn, int code) except -1:
     """Answer a protocol error with its status and close: nothing after the bad
     request on this connection is processed."""
@@ -706,13 +712,7 @@ cdef int send_error(Server srv, Connection conn, int code) except -1:
     body = text + b"\n"
     head = b"HTTP/1.1 %d %s\r\n%sServer: fastwsgi\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % (
         status, text, srv.current_date_header(), len(body))
-    if conn.response is not None:
-        conn.response.close_result()
-        conn.response = None
-    if conn.body is not None:
-        (<BodySink>conn.body).discard()
-        conn.body = None
-    conn.environ = None
+    drop_request(conn)
     log.debug("%s:%s: answered %d %s", conn.remote_addr, conn.remote_port, status, text.decode())
     conn.out = [head, body]
     conn.out_off = 0
@@ -828,3 +828,32 @@ def parse_head(bytes data, max_request_line=8190, max_header_count=100, max_head
                 req.minor_version, headers, body, req.content_length)
     finally:
         free(slots)
+
+
+def decode_chunked(bytes data, max_extension_bytes=1024, max_trailer_bytes=8192):
+    """Run the C chunked decoder over data, for tests and tools.
+
+    Returns ("done", body, consumed), ("incomplete", body so far, consumed), or
+    (error_status, None, consumed)."""
+    cdef cchunked.fw_chunked_t dec
+    cdef cparser.fw_slice_t piece
+    cdef const char *buf = data
+    cdef size_t pos = 0, used = 0
+    cdef const char *reason
+    cdef int rc
+    memset(&dec, 0, sizeof(dec))
+    dec.max_extension_bytes = max_extension_bytes
+    dec.max_trailer_bytes = max_trailer_bytes
+    body = []
+    while True:
+        rc = cchunked.fw_chunked_decode(&dec, buf + pos, len(data) - pos, &used, &piece)
+        if rc == cchunked.FW_CHUNK_DATA:
+            body.append(data[pos + piece.off:pos + piece.off + piece.len])
+        pos += used
+        if rc == cchunked.FW_CHUNK_DATA:
+            continue
+        if rc == cchunked.FW_CHUNK_DONE:
+            return ("done", b"".join(body), pos)
+        if rc == cerrors.FW_INCOMPLETE:
+            return ("incomplete", b"".join(body), pos)
+        return (cerrors.fw_error_status(rc, &reason), None, pos)

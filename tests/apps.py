@@ -209,6 +209,11 @@ def app(environ, start_response):
         time.sleep(float(q.get("s", "0.2")))
         start_response("200 OK", [("Content-Length", "4")])
         return [b"slow"]
+    if path == "/log-error":
+        environ["wsgi.errors"].write(q.get("text", "") + "\n")
+        environ["wsgi.errors"].flush()
+        start_response("200 OK", [("Content-Length", "0")])
+        return []
     if path == "/closes":
         with CLOSES_LOCK:
             return _json(start_response, dict(CLOSES))

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from http_client import get, is_closed, read_reply, recv_until_closed, request
+from http_client import get, read_reply, recv_until_closed, request
 
 
 @pytest.fixture
@@ -51,7 +51,6 @@ def test_header_injection_never_reaches_the_wire(srv, value):
     with srv.connect() as sock:
         sock.sendall(get("/bad-header?value=" + quote(value)))
         reply = read_reply(sock)
-        raw_after = b""
     assert reply.status == 500
     assert all(b"injected" not in name for name, _ in reply.headers)
     assert b"Injected" not in reply.body

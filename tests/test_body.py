@@ -3,8 +3,6 @@ large bodies to disk, Expect: 100-continue."""
 import hashlib
 import json
 import os
-import socket
-import threading
 
 import pytest
 

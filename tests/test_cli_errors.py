@@ -17,7 +17,6 @@ import fastwsgi
 from fastwsgi.cli import main
 from fastwsgi.config import OPTIONS
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 GUARD = """\
 import sys
@@ -45,7 +44,7 @@ def cli(tmp_path, guard_dir):
 
     def run(*args, env=None):
         environ = {k: v for k, v in os.environ.items() if not k.startswith("FASTWSGI_")}
-        environ["PYTHONPATH"] = os.pathsep.join([guard_dir, REPO])
+        environ["PYTHONPATH"] = guard_dir      # fastwsgi itself: the installed one
         environ.update(env or {})
         return subprocess.run(
             [sys.executable, "-m", "fastwsgi"] + list(args),
@@ -73,7 +72,7 @@ def one_line_error(result, *fragments):
 
 
 def test_guard_blocks_the_core(cli, tmp_path, guard_dir):
-    environ = dict(os.environ, PYTHONPATH=os.pathsep.join([guard_dir, REPO]))
+    environ = dict(os.environ, PYTHONPATH=guard_dir)
     result = subprocess.run([sys.executable, "-c", "import fastwsgi.runner"],
                             env=environ, capture_output=True, text=True, timeout=60)
     assert "test guard: fastwsgi.runner imported" in result.stderr

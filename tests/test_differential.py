@@ -11,7 +11,7 @@ import re
 import h11
 import pytest
 
-from fastwsgi._core import parse_head
+from fastwsgi._core import decode_chunked, parse_head
 from test_strict import CASES
 
 GOOD = [
@@ -163,3 +163,82 @@ def test_any_split_parses_the_same(data):
     for cut in range(len(data)):
         assert parse_head(data[:cut]) is None       # incomplete before the blank line
     assert whole is not None and whole[1] is not None
+
+
+CHUNKED_GOOD = [
+    b"5\r\nhello\r\n0\r\n\r\n",
+    b"3\r\nabc\r\nA\r\n0123456789\r\n0\r\n\r\n",
+    b"3;ext=1\r\nabc\r\n0\r\nTrailer: v\r\n\r\n",
+    b"000003\r\nabc\r\n0\r\n\r\n",
+    b"1;a;b=\"q\"\r\nx\r\n0\r\n\r\n",
+]
+CHUNK_HEAD = b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
+def chunked_mutants(seed, count):
+    rng = random.Random(seed)
+    for _ in range(count):
+        data = bytearray(rng.choice(CHUNKED_GOOD))
+        for _ in range(rng.randint(1, 2)):
+            pos = rng.randrange(len(data))
+            byte = rng.choice(INTERESTING)
+            if rng.random() < 0.5:
+                data[pos] = byte
+            else:
+                data.insert(pos, byte)
+        yield bytes(data)
+
+
+def h11_body(data):
+    conn = h11.Connection(h11.SERVER)
+    conn.receive_data(CHUNK_HEAD + data)
+    body = b""
+    try:
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                return ("incomplete", body)
+            if isinstance(event, h11.Data):
+                body += event.data
+            if isinstance(event, h11.EndOfMessage):
+                return ("done", body)
+    except h11.RemoteProtocolError:
+        return ("error", None)
+
+
+# Deliberate stricter choices of the chunked decoder.
+CHUNKED_STRICTER = [
+    ("bare LF or CR as a line ending", lambda d: re.search(rb"(?<!\r)\n|\r(?!\n)", d) is not None),
+    ("chunk extensions must follow RFC 9112 §7.1.1 exactly (h11 skips them unread)",
+     lambda d: b";" in d),
+    ("no whitespace around the chunk size", lambda d: re.search(rb"(^|\n)[0-9A-Fa-f]*[ \t]", d) is not None),
+    ("trailer fields must be valid field lines (h11 ignores some errors there)",
+     lambda d: re.search(rb"\r\n0[^\r]*\r\n(?!\r\n)", d) is not None),
+]
+
+
+# Where h11 is stricter than RFC 9112 and we follow the RFC.
+CHUNKED_RFC_VALID = [
+    ("BWS before ';' of a chunk extension (RFC 9112 §7.1.1: chunk-ext = *( BWS \";\" ...))",
+     lambda d: re.search(rb"(^|\n)[0-9A-Fa-f]+[ \t]+;", d) is not None),
+]
+
+
+def test_chunked_bodies_decode_like_h11():
+    laxer, unexplained, compared = [], [], 0
+    for data in list(CHUNKED_GOOD) + list(chunked_mutants(seed=7230, count=4000)):
+        ours = decode_chunked(data)
+        theirs = h11_body(data)
+        if ours[0] == "incomplete" or theirs[0] == "incomplete":
+            continue
+        compared += 1
+        if ours[0] == "done" and theirs[0] == "done":
+            assert ours[1] == theirs[1], data
+        elif ours[0] == "done":
+            if not any(test(data) for _, test in CHUNKED_RFC_VALID):
+                laxer.append(data)
+        elif theirs[0] == "done" and not any(test(data) for _, test in CHUNKED_STRICTER):
+            unexplained.append(data)
+    assert compared > 1000
+    assert laxer == [], "we accept chunked bodies h11 refuses: %r" % laxer[:5]
+    assert unexplained == [], "we refuse chunked bodies h11 accepts: %r" % unexplained[:5]

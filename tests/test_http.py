@@ -1,6 +1,8 @@
 """HTTP/1.x behaviour of the core: framing, keep-alive, pipelining, headers."""
+import json
 import re
 import socket
+import time
 
 import pytest
 
@@ -202,7 +204,7 @@ def test_large_response_arrives_whole(srv):
     assert len(reply.body) == size and reply.body == b"x" * size
 
 
-def test_ipv6_and_unix_binds_serve(server, tmp_path):
+def test_unix_socket_and_tcp_binds_serve_together(server, tmp_path):
     path = str(tmp_path / "s.sock")
     srv = server("apps:app", "--bind", "127.0.0.1:0", "--bind", "unix:" + path)
     with socket.socket(socket.AF_UNIX) as sock:
@@ -212,3 +214,22 @@ def test_ipv6_and_unix_binds_serve(server, tmp_path):
         reply = read_reply(sock)
     assert reply.status == 200
     assert request(srv, get("/status?body=tcp")).body == b"tcp"
+
+
+def test_ipv6_serves(server):
+    assert socket.has_ipv6, "this Python has no IPv6 support"
+    srv = server("apps:app", "--bind", "127.0.0.1:0", "--bind", "[::1]:0")
+    port6 = int(re.search(r"http://\[::1\]:(\d+)", srv.stderr_text()).group(1))
+    with socket.create_connection(("::1", port6), timeout=10) as sock:
+        sock.sendall(get("/environ"))
+        env = json.loads(read_reply(sock).body)
+    assert env["REMOTE_ADDR"] == "::1"
+    assert env["SERVER_PROTOCOL"] == "HTTP/1.1"
+
+
+def test_wsgi_errors_reaches_the_server_log(srv):
+    assert request(srv, get("/log-error?text=something+odd")).status == 200
+    deadline = time.monotonic() + 5
+    while "something odd" not in srv.stderr_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "something odd" in srv.stderr_text()

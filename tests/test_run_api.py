@@ -1,6 +1,5 @@
 """fastwsgi.run() and the command line, driven as a user would: real processes,
 real signals."""
-import os
 import shutil
 import signal
 import subprocess

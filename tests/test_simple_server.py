@@ -21,7 +21,6 @@ import pytest
 
 from http_client import read_reply, recv_until_closed
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS = os.path.dirname(os.path.abspath(__file__))
 STEP_TIMEOUT = 20.0        # generous: a cold interpreter on a busy 2-core machine
 
@@ -33,7 +32,7 @@ class Program:
 
     def __init__(self, script, module, args, workdir):
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([ROOT, TESTS, env.get("PYTHONPATH", "")])
+        env["PYTHONPATH"] = os.pathsep.join([TESTS, env.get("PYTHONPATH", "")])   # fastwsgi: the installed one
         env.pop("PYTHONUNBUFFERED", None)      # the programs flush what they print
         self.stderr_path = os.path.join(workdir, "%s-%s.stderr" % (script, module))
         self._stderr = open(self.stderr_path, "wb")

@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from http_client import get, read_reply, request
+from http_client import get, request
 
 SMUGGLED = b"GET /status?tag=SMUGGLED HTTP/1.1\r\nHost: t\r\n\r\n"
 

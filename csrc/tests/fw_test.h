@@ -8,6 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A byte string with its length (so it may hold NUL bytes), for test vectors;
+ * B("...") builds one from a string literal. */
+typedef struct {
+    const char *p;
+    size_t n;
+} bytes_t;
+#define B(s) { s, sizeof(s) - 1 }
+
 static int fw_t_passed;
 static int fw_t_failed;
 static int fw_t_case_failed;        /* failures inside the current case */
@@ -62,6 +70,36 @@ static inline unsigned fw_t_rand(unsigned *s)
     x ^= x << 5;
     *s = x;
     return x;
+}
+
+/* Apply `edits` random edits to buf[0..n), which has room for cap bytes: each
+ * overwrites, inserts (while there is room) or deletes one byte, the new bytes
+ * drawn from alphabet[0..alen) (it may hold NUL). Returns the new length. */
+static inline size_t fw_t_mutate(char *buf, size_t n, size_t cap, const char *alphabet,
+                                 size_t alen, int edits, unsigned *seed)
+{
+    int e;
+    for (e = 0; e < edits && n > 0; e++) {
+        size_t pos = fw_t_rand(seed) % n;
+        char ch = alphabet[fw_t_rand(seed) % alen];
+        switch (fw_t_rand(seed) % 3) {
+        case 0:
+            buf[pos] = ch;
+            break;
+        case 1:
+            if (n < cap) {
+                memmove(buf + pos + 1, buf + pos, n - pos);
+                buf[pos] = ch;
+                n++;
+            }
+            break;
+        default:
+            memmove(buf + pos, buf + pos + 1, n - pos - 1);
+            n--;
+            break;
+        }
+    }
+    return n;
 }
 
 static inline int fw_test_report(const char *name)

@@ -9,12 +9,6 @@
 #include "fw_test.h"
 
 typedef struct {
-    const char *p;
-    size_t n;
-} bytes_t;
-#define B(s) { s, sizeof(s) - 1 }
-
-typedef struct {
     size_t ext, trailers;
 } climits_t;
 
@@ -279,29 +273,10 @@ static void test_mutations(void)
         const cvec_t *v = &vectors[fw_t_rand(&seed) % nv];
         size_t n = v->in.n < sizeof buf ? v->in.n : sizeof buf;
         const climits_t *lim = &limit_sets[fw_t_rand(&seed) % 3];
-        int edits = (int)(fw_t_rand(&seed) % 3) + 1, e;
+        int edits = (int)(fw_t_rand(&seed) % 3) + 1;
         cres_t w, b, r;
         memcpy(buf, v->in.p, n);
-        for (e = 0; e < edits && n > 0; e++) {
-            size_t pos = fw_t_rand(&seed) % n;
-            char ch = alphabet[fw_t_rand(&seed) % (sizeof alphabet - 1)];
-            switch (fw_t_rand(&seed) % 3) {
-            case 0:
-                buf[pos] = ch;
-                break;
-            case 1:
-                if (n < sizeof buf) {
-                    memmove(buf + pos + 1, buf + pos, n - pos);
-                    buf[pos] = ch;
-                    n++;
-                }
-                break;
-            default:
-                memmove(buf + pos, buf + pos + 1, n - pos - 1);
-                n--;
-                break;
-            }
-        }
+        n = fw_t_mutate(buf, n, sizeof buf, alphabet, sizeof alphabet - 1, edits, &seed);
         feed(buf, n, FEED_WHOLE, 0, lim, &w);
         feed(buf, n, FEED_BYTES, 0, lim, &b);
         feed(buf, n, FEED_RANDOM, (unsigned)iter, lim, &r);

@@ -13,12 +13,6 @@
 #define OK 1                          /* expected: success */
 #define MAXH 256                      /* header array size used by the table */
 
-typedef struct {
-    const char *p;
-    size_t n;
-} bytes_t;
-#define B(s) { s, sizeof(s) - 1 }
-
 enum { LIM_DEFAULT, LIM_TIGHT, LIM_HEADSMALL, LIM_HUGE };
 static const fw_parse_limits_t limit_sets[] = {
     { 8190, 100, 65536 },             /* LIM_DEFAULT */
@@ -727,28 +721,9 @@ static void test_mutations(void)
     for (iter = 0; iter < 20000 && !fw_t_case_failed; iter++) {
         const pvec_t *v = &vectors[fw_t_rand(&seed) % nv];
         size_t n = v->in.n < sizeof buf ? v->in.n : sizeof buf;
-        int edits = (int)(fw_t_rand(&seed) % 4) + 1, e;
+        int edits = (int)(fw_t_rand(&seed) % 4) + 1;
         memcpy(buf, v->in.p, n);
-        for (e = 0; e < edits && n > 0; e++) {
-            size_t pos = fw_t_rand(&seed) % n;
-            char ch = alphabet[fw_t_rand(&seed) % (sizeof alphabet - 1)];
-            switch (fw_t_rand(&seed) % 3) {
-            case 0:
-                buf[pos] = ch;
-                break;
-            case 1:
-                if (n < sizeof buf) {
-                    memmove(buf + pos + 1, buf + pos, n - pos);
-                    buf[pos] = ch;
-                    n++;
-                }
-                break;
-            default:
-                memmove(buf + pos, buf + pos + 1, n - pos - 1);
-                n--;
-                break;
-            }
-        }
+        n = fw_t_mutate(buf, n, sizeof buf, alphabet, sizeof alphabet - 1, edits, &seed);
         size_t at;
         feed_all(buf, n, &limit_sets[fw_t_rand(&seed) % 4], MAXH, &w, hw, &at);
     }

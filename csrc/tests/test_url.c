@@ -4,12 +4,6 @@
 #include "fw_test.h"
 
 typedef struct {
-    const char *p;
-    size_t n;
-} bytes_t;
-#define B(s) { s, sizeof(s) - 1 }
-
-typedef struct {
     const char *name;
     bytes_t in, out;
 } uvec_t;
