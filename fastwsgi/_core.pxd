@@ -41,6 +41,7 @@ cdef class Response:
     cdef long long sendfile_left
 
     cdef list check_headers(self, headers)
+    cdef object check_header(self, item)
     cdef int finalize_head(self) except -1
     cdef bytes build_head(self)
     cdef void close_result(self)
@@ -91,7 +92,7 @@ cdef class Server:
     cdef double accept_resume_at           # after EMFILE: when to try again; -1 = not paused
     cdef int open_connections
     cdef int max_connections
-    cdef list by_fd                        # fd -> Connection (or None)
+    cdef list by_fd                        # fd -> Connection, LISTENER or None
     cdef int wake_r                        # self-pipe: stop() and signals wake the loop
     cdef int wake_w
     cdef bint stopping                     # stop() was called: drain, then return
@@ -133,6 +134,7 @@ cdef class Server:
     cdef void update_clock(self)
     cdef bytes current_date_header(self)
     cdef int accept_all(self, int lfd) except -1
+    cdef void reserve_fd(self, int fd)
     cdef void set_accepting(self, bint on)
     cdef void maybe_resume_accepting(self)
     cdef int dispatch(self, int fd, unsigned events) except -1

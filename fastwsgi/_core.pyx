@@ -31,7 +31,7 @@ from cpython.exc cimport PyErr_CheckSignals
 from libc.errno cimport EAGAIN, EINTR, EMFILE, ENFILE
 from libc.stdint cimport uint64_t
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memcpy, memmove, memset
+from libc.string cimport memcmp, memcpy, memmove, memset
 from posix.fcntl cimport F_GETFL, F_SETFL, O_NONBLOCK, fcntl
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 from posix.unistd cimport close, pipe, read, write
@@ -114,6 +114,9 @@ cdef class Connection:
         free(self.rbuf)
 
 
+cdef object LISTENER = object()           # by_fd marker of a listening socket
+
+
 cdef double monotonic():
     cdef timespec ts
     clock_gettime(CLOCK_MONOTONIC, &ts)
@@ -189,6 +192,8 @@ cdef class Server:
             fd = sock.fileno()
             sock.setblocking(False)
             self.listener_fds.add(fd)
+            self.reserve_fd(fd)
+            self.by_fd[fd] = LISTENER
             self.check(cloop.fw_loop_add(self.loop, fd, cloop.FW_READABLE))
         self.accepting = True
         self.accept_resume_at = -1
@@ -288,9 +293,11 @@ cdef class Server:
         flight go on (their responses say Connection: close)."""
         cdef Connection conn
         self.set_accepting(False)
-        for conn in list(self.by_fd):
-            if conn is not None and conn.state == S_READ_HEAD and conn.rlen == conn.rpos:
-                self.close_connection(conn)
+        for entry in list(self.by_fd):
+            if type(entry) is Connection:
+                conn = <Connection>entry
+                if conn.state == S_READ_HEAD and conn.rlen == conn.rpos:
+                    self.close_connection(conn)
         return 0
 
     cdef int end_drain(self) except -1:
@@ -300,9 +307,10 @@ cdef class Server:
 
     cdef bint has_busy_connections(self):
         cdef Connection conn
-        for conn in self.by_fd:
-            if conn is None:
+        for entry in self.by_fd:
+            if type(entry) is not Connection:
                 continue
+            conn = <Connection>entry
             if conn.state == S_READ_BODY or conn.state == S_IN_APP or conn.state == S_WRITE:
                 return True
             if conn.state == S_READ_HEAD and conn.rlen > conn.rpos:
@@ -332,11 +340,12 @@ cdef class Server:
         if self.closed:
             return
         self.closed = True
-        for conn in list(self.by_fd):
-            if conn is not None:
-                self.close_connection(conn)
+        for entry in list(self.by_fd):
+            if type(entry) is Connection:
+                self.close_connection(entry)
         for fd in self.listener_fds:
             cloop.fw_loop_delete(self.loop, fd)
+            self.by_fd[fd] = None
         self.listener_fds.clear()
         self.listeners = []
 
@@ -371,13 +380,14 @@ cdef class Server:
                 pass
             PyErr_CheckSignals()
             return 0
-        if fd in self.listener_fds:
-            return self.accept_all(fd)
         if fd >= len(self.by_fd):
             return 0
-        conn = self.by_fd[fd]
-        if conn is None:
+        entry = self.by_fd[fd]
+        if entry is None:
             return 0
+        if entry is LISTENER:
+            return self.accept_all(fd)
+        conn = <Connection>entry
         if events & cloop.FW_WRITABLE:
             if conn.state == S_WRITE:
                 continue_response(self, conn)
@@ -408,8 +418,7 @@ cdef class Server:
                     self.accept_resume_at = self.now + ACCEPT_BACKOFF
                 return 0
             conn = Connection(self, fd, ip.decode("ascii"), str(port) if port else "")
-            while fd >= len(self.by_fd):
-                self.by_fd.extend([None] * (fd + 64 - len(self.by_fd)))
+            self.reserve_fd(fd)
             rc = cloop.fw_loop_add(self.loop, fd, cloop.FW_READABLE)
             if rc < 0:
                 close(fd)
@@ -419,6 +428,11 @@ cdef class Server:
             conn.watching = cloop.FW_READABLE
             self.head_timers.push(conn, self.now)
         return 0
+
+    cdef void reserve_fd(self, int fd):
+        """Make by_fd long enough to hold fd."""
+        if fd >= len(self.by_fd):
+            self.by_fd.extend([None] * (fd + 64 - len(self.by_fd)))
 
     cdef void set_accepting(self, bint on):
         """Watch the listening sockets or not: while not, new connections wait
@@ -591,7 +605,7 @@ cdef bint start_request(Server srv, Connection conn) except -1:
         return False
     conn.environ = build_environ(srv, conn, &req, conn.rbuf + conn.rpos)
     conn.minor_version = req.minor_version
-    conn.is_head = conn.environ["REQUEST_METHOD"] == "HEAD"
+    conn.is_head = req.method.len == 4 and memcmp(conn.rbuf + conn.rpos + req.method.off, b"HEAD", 4) == 0
     if req.minor_version == 1:
         conn.client_keep_alive = not (req.flags & cparser.FW_REQ_CONN_CLOSE)
     else:

@@ -41,5 +41,28 @@ cdef class BodySink:
             pass
 
 
+cdef class EmptyInput:
+    """wsgi.input of a request without a body: always at its end. One object
+    serves every such request, so nothing is built for the common GET."""
+
+    def read(self, size=-1):
+        return b""
+
+    def readline(self, size=-1):
+        return b""
+
+    def readlines(self, hint=-1):
+        return []
+
+    def __iter__(self):
+        return iter(())
+
+    def close(self):
+        pass
+
+
+cdef EmptyInput EMPTY_INPUT = EmptyInput()
+
+
 cdef object empty_input():
-    return io.BytesIO()
+    return EMPTY_INPUT

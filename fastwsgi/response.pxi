@@ -14,11 +14,17 @@ cdef frozenset HOP_BY_HOP = frozenset([
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
     "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"])
 
-# RFC 9110 §5.6.2 tchar, for field names.
-cdef frozenset TOKEN_CHARS = frozenset(
-    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+cdef extern from "fw_chars.h" nogil:
+    int fw_is_tchar(unsigned char c)
+    int fw_is_field_byte(unsigned char c)
 
+DEF VALIDATED_CACHE = 512                 # distinct statuses / header lines remembered
 
+# Apps send the same statuses and most of the same headers again and again:
+# once checked and encoded, they are looked up instead of checked again.
+cdef dict STATUS_LINES = {}               # status str -> (b"200 OK", 200)
+cdef dict HEADER_LINES = {}               # (name, value) -> b"Name: value\r\n" (plain fields only)
+cdef dict LENGTH_LINES = {}               # ("Content-Length", "13") -> (b"Content-Length: 13\r\n", 13)
 class WSGIAppError(Exception):
     """The app broke a rule of PEP 3333; it is answered 500 and logged."""
 
@@ -48,23 +54,40 @@ cdef class FileWrapper:
             close()
 
 
-cdef bytes check_status(status):
+cdef bytes latin1_field(str text, what, bint token):
+    """text encoded as latin-1 after checking it is a token (field names) or holds
+    no control character but HTAB (values, reason phrases): a CR or LF from the
+    app must never reach the wire."""
+    cdef bytes data
+    cdef const unsigned char *p
+    cdef Py_ssize_t i, n
+    try:
+        data = text.encode("latin-1")
+    except UnicodeEncodeError:
+        raise WSGIAppError("%s must be latin-1 text (PEP 3333), got %r" % (what, text)) from None
+    p = <const unsigned char *>PyBytes_AS_STRING(data)
+    n = PyBytes_GET_SIZE(data)
+    if token and n == 0:
+        raise WSGIAppError("%s is empty" % (what,))
+    for i in range(n):
+        if not (fw_is_tchar(p[i]) if token else fw_is_field_byte(p[i])):
+            raise WSGIAppError("%s holds a character it may not: %r" % (what, text))
+    return data
+
+
+cdef tuple check_status(status):
+    """(status line bytes, code) for a valid 'NNN Reason' status."""
+    cached = STATUS_LINES.get(status)
+    if cached is not None:
+        return <tuple>cached
     if not isinstance(status, str):
         raise WSGIAppError("status must be a str, got %r" % (status,))
     if len(status) < 4 or not status[:3].isdigit() or not status[:3].isascii() or status[3] != " ":
         raise WSGIAppError("status must be 'NNN Reason', got %r" % (status,))
-    check_field_value(status, "status")
-    return status.encode("latin-1")
-
-
-cdef check_field_value(str value, what):
-    for ch in value:
-        if (ch < " " and ch != "\t") or ch == "\x7f":
-            raise WSGIAppError("%s holds a control character (CR, LF, NUL...): %r" % (what, value))
-    try:
-        value.encode("latin-1")
-    except UnicodeEncodeError:
-        raise WSGIAppError("%s must be latin-1 text (PEP 3333), got %r" % (what, value)) from None
+    result = (latin1_field(status, "status", False), int(status[:3]))
+    if len(STATUS_LINES) < VALIDATED_CACHE:
+        STATUS_LINES[status] = result
+    return result
 
 
 cdef class Response:
@@ -86,42 +109,63 @@ cdef class Response:
         self.started = True
         self.status = None                # stays None if the checks below fail
         self.headers = None
-        status_bytes = check_status(status)
+        status_line, code = check_status(status)
         self.content_length = -1
         self.app_wants_close = False
         self.headers = self.check_headers(headers)
-        self.status_code = int(status[:3])
-        self.status = status_bytes
+        self.status_code = code
+        self.status = status_line
         return self.write
 
     cdef list check_headers(self, headers):
-        if not isinstance(headers, list):
+        cdef list lines = []
+        if type(headers) is not list:
             raise WSGIAppError("response headers must be a list, got %s" % type(headers).__name__)
-        lines = []
         for item in headers:
-            if not isinstance(item, tuple) or len(item) != 2:
-                raise WSGIAppError("each header must be a (name, value) tuple, got %r" % (item,))
-            name, value = item
-            if not isinstance(name, str) or not isinstance(value, str):
-                raise WSGIAppError("header names and values must be str, got %r" % (item,))
-            if not name or not TOKEN_CHARS.issuperset(name):
-                raise WSGIAppError("invalid header name %r" % (name,))
-            check_field_value(value, "header %s" % name)
-            lower = name.lower()
-            if lower in HOP_BY_HOP:
-                if lower == "connection":
-                    if "close" in [t.strip().lower() for t in value.split(",")]:
-                        self.app_wants_close = True
+            if type(item) is tuple:
+                line = HEADER_LINES.get(item)
+                if line is not None:
+                    lines.append(line)
                     continue
-                if lower == "keep-alive":
+                known_length = LENGTH_LINES.get(item)
+                if known_length is not None:
+                    lines.append((<tuple>known_length)[0])
+                    self.content_length = (<tuple>known_length)[1]
                     continue
-                raise WSGIAppError("hop-by-hop header %r is the server's to send (PEP 3333)" % (name,))
-            if lower == "content-length":
-                if not value.isdigit() or not value.isascii():
-                    raise WSGIAppError("Content-Length must be digits, got %r" % (value,))
-                self.content_length = int(value)
-            lines.append((name + ": " + value + "\r\n").encode("latin-1"))
+            line = self.check_header(item)
+            if line is not None:
+                lines.append(line)
         return lines
+
+    cdef object check_header(self, item):
+        """The encoded line for one (name, value) header, or None for a field
+        the server handles itself; remembers plain fields in HEADER_LINES."""
+        if type(item) is not tuple or len(<tuple>item) != 2:
+            raise WSGIAppError("each header must be a (name, value) tuple, got %r" % (item,))
+        name, value = item
+        if type(name) is not str or type(value) is not str:
+            raise WSGIAppError("header names and values must be str, got %r" % (item,))
+        name_bytes = latin1_field(name, "header name %r" % name, True)
+        value_bytes = latin1_field(value, "header %s" % name, False)
+        lower = name.lower()
+        if lower in HOP_BY_HOP:
+            if lower == "connection":
+                if "close" in [t.strip().lower() for t in value.split(",")]:
+                    self.app_wants_close = True
+                return None
+            if lower == "keep-alive":
+                return None
+            raise WSGIAppError("hop-by-hop header %r is the server's to send (PEP 3333)" % (name,))
+        line = name_bytes + b": " + value_bytes + b"\r\n"
+        if lower == "content-length":
+            if not value.isdigit() or not value.isascii():
+                raise WSGIAppError("Content-Length must be digits, got %r" % (value,))
+            self.content_length = int(value)
+            if len(LENGTH_LINES) < VALIDATED_CACHE:
+                LENGTH_LINES[item] = (line, self.content_length)
+        elif len(HEADER_LINES) < VALIDATED_CACHE:
+            HEADER_LINES[item] = line
+        return line
 
     def write(self, data):
         """The legacy write() callable: sends data before returning."""

@@ -1,0 +1,106 @@
+"""Instructions per hello-world request, counted by callgrind (user space only).
+
+Unlike timings, the count is the same from run to run whatever else the machine
+is doing, so a regression in the request path shows up as a number here.
+
+    python benchmarks/instructions.py [--requests N] [--server fastwsgi|bjoern] [--app hello]
+
+The server runs under `valgrind --tool=callgrind` with instrumentation off;
+after a warm-up it is switched on, the counters are zeroed, exactly N
+keep-alive requests are sent one at a time over one connection, and the
+counters are dumped and divided by N.
+"""
+import argparse
+import glob
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REQUEST = b"GET / HTTP/1.1\r\nHost: localhost\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n"
+
+SERVERS = {
+    "fastwsgi": lambda app, port: [sys.executable, "-m", "fastwsgi", "--host", "127.0.0.1",
+                                   "--port", str(port), "apps:" + app],
+    "bjoern": lambda app, port: [sys.executable, "-c",
+                                 "import bjoern, apps; bjoern.run(apps.%s, '127.0.0.1', %d)" % (app, port)],
+}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def exchange(sock, count):
+    """Send count requests one at a time; each reply is read until its body."""
+    for _ in range(count):
+        sock.sendall(REQUEST)
+        data = b""
+        while not data.endswith(b"Hello, World!"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise RuntimeError("server closed the connection")
+            data += chunk
+
+
+def callgrind(pid, *args):
+    subprocess.run(["callgrind_control", *args, str(pid)], check=True, stdout=subprocess.DEVNULL)
+    time.sleep(0.2)           # the command is picked up at the server's next basic block
+
+
+def measure(server, app, requests):
+    port = free_port()
+    out_dir = tempfile.mkdtemp(prefix="fw-callgrind-")
+    out = os.path.join(out_dir, "callgrind.out.%p")
+    argv = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file=" + out,
+            *SERVERS[server](app, port)]
+    proc = subprocess.Popen(argv, cwd=HERE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("%s did not start under valgrind" % server)
+                time.sleep(0.5)
+        with sock:
+            exchange(sock, 200)                    # warm up: imports, caches, buffers
+            callgrind(proc.pid, "-i", "on")
+            exchange(sock, 50)                     # let the instrumented code settle
+            callgrind(proc.pid, "-z")
+            exchange(sock, requests)
+            callgrind(proc.pid, "-d")
+    finally:
+        proc.terminate()
+        proc.wait(60)
+    total = 0
+    for path in glob.glob(os.path.join(out_dir, "callgrind.out.*")):
+        with open(path) as f:
+            for line in f:
+                match = re.match(r"(?:summary|totals): (\d+)", line)
+                if match:
+                    total = max(total, int(match.group(1)))
+    return total / requests
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--server", choices=sorted(SERVERS), default="fastwsgi")
+    parser.add_argument("--app", default="hello")
+    args = parser.parse_args()
+    per_request = measure(args.server, args.app, args.requests)
+    print("%s %s: %.0f instructions per request (callgrind, %d requests)"
+          % (args.server, args.app, per_request, args.requests))
+
+
+if __name__ == "__main__":
+    main()
