@@ -31,7 +31,7 @@ core = Extension(
         os.path.join(CSRC, "fw_io.c"),
         loop_backend_source(),
     ],
-    include_dirs=[CSRC],
+    include_dirs=[CSRC, "fastwsgi"],
     extra_compile_args=compile_args(),
     extra_link_args=(os.environ.get("FASTWSGI_LDFLAGS") or "").split(),
 )

@@ -11,8 +11,18 @@ DEF HEADER_KEY_CACHE = 1024               # distinct field names remembered per 
 cdef object NO_KEY = object()             # header_keys miss marker
 
 
+cdef extern from "fw_pycompat.h":
+    dict fw_dict_presized(Py_ssize_t n)
+
+cdef extern from "<strings.h>" nogil:
+    int strncasecmp(const char *a, const char *b, size_t n)
+
+DEF ENVIRON_ROOM = 48                     # keys a request's environ holds before it must grow
+
+
 cdef dict make_environ_template(config, base_environ):
-    env = dict(base_environ)
+    cdef dict env = fw_dict_presized(ENVIRON_ROOM)
+    env.update(base_environ)
     env["wsgi.version"] = (1, 0)
     env["wsgi.input_terminated"] = True   # the whole body is there; read() to EOF is safe
     env["wsgi.file_wrapper"] = FileWrapper
@@ -22,7 +32,37 @@ cdef dict make_environ_template(config, base_environ):
     env.setdefault("wsgi.multiprocess", False)
     env.setdefault("wsgi.run_once", False)
     env.setdefault("SCRIPT_NAME", "")
+    # Every request sets these: holding them already makes each copy's
+    # assignments replace values instead of growing the dict.
+    for key in ("REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "RAW_URI", "SERVER_PROTOCOL",
+                "REMOTE_ADDR", "REMOTE_PORT", "wsgi.input"):
+        env[key] = None
     return env
+
+
+# Field names most requests carry, mapped to their environ keys without
+# building a bytes object or hashing it (lower-case name, key).
+cdef tuple COMMON_FIELDS = (
+    (b"host", "HTTP_HOST"), (b"accept", "HTTP_ACCEPT"), (b"cookie", "HTTP_COOKIE"),
+    (b"origin", "HTTP_ORIGIN"), (b"pragma", "HTTP_PRAGMA"), (b"referer", "HTTP_REFERER"),
+    (b"user-agent", "HTTP_USER_AGENT"), (b"connection", "HTTP_CONNECTION"),
+    (b"x-real-ip", "HTTP_X_REAL_IP"), (b"content-type", "CONTENT_TYPE"),
+    (b"authorization", "HTTP_AUTHORIZATION"), (b"cache-control", "HTTP_CACHE_CONTROL"),
+    (b"if-none-match", "HTTP_IF_NONE_MATCH"), (b"content-length", "CONTENT_LENGTH"),
+    (b"accept-encoding", "HTTP_ACCEPT_ENCODING"), (b"accept-language", "HTTP_ACCEPT_LANGUAGE"),
+    (b"x-forwarded-for", "HTTP_X_FORWARDED_FOR"), (b"x-requested-with", "HTTP_X_REQUESTED_WITH"),
+    (b"if-modified-since", "HTTP_IF_MODIFIED_SINCE"), (b"x-forwarded-proto", "HTTP_X_FORWARDED_PROTO"),
+    (b"upgrade-insecure-requests", "HTTP_UPGRADE_INSECURE_REQUESTS"),
+)
+
+
+cdef object common_field_key(const char *name, size_t n):
+    """The environ key of a common field name (any case), or None."""
+    cdef bytes lower
+    for lower, key in COMMON_FIELDS:
+        if <size_t>PyBytes_GET_SIZE(lower) == n and strncasecmp(name, PyBytes_AS_STRING(lower), n) == 0:
+            return key
+    return None
 
 
 cdef object environ_key(bytes name):
@@ -55,14 +95,16 @@ cdef dict build_environ(Server srv, Connection conn, cparser.fw_request_t *req, 
     env["REMOTE_PORT"] = conn.remote_port
     for i in range(req.num_headers):
         h = &req.headers[i]
-        name = PyBytes_FromStringAndSize(buf + h.name.off, h.name.len)
-        key = srv.header_keys.get(name, NO_KEY)
-        if key is NO_KEY:
-            key = environ_key(name)
-            if len(srv.header_keys) < HEADER_KEY_CACHE:
-                srv.header_keys[name] = key
+        key = common_field_key(buf + h.name.off, h.name.len)
         if key is None:
-            continue
+            name = PyBytes_FromStringAndSize(buf + h.name.off, h.name.len)
+            key = srv.header_keys.get(name, NO_KEY)
+            if key is NO_KEY:
+                key = environ_key(name)
+                if len(srv.header_keys) < HEADER_KEY_CACHE:
+                    srv.header_keys[name] = key
+            if key is None:
+                continue
         value = PyUnicode_DecodeLatin1(buf + h.value.off, h.value.len, NULL)
         old = env.get(key)
         if old is None:

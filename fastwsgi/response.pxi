@@ -4,7 +4,17 @@
 import os
 import stat as _stat
 
+from cpython.exc cimport PyErr_Occurred
+from cpython.ref cimport PyObject, Py_DECREF
 from posix.types cimport off_t
+
+cdef extern from "Python.h":
+    PyObject *PyIter_Next(object iterator)      # NULL at the end, without raising
+
+
+cdef int raise_current() except -1:
+    """Let the exception already set by a C call propagate."""
+    return -1
 
 DEF CHUNKS_PER_TURN = 64                  # body chunks sent before other connections get a turn
 DEF SENDFILE_STEP = 1048576
@@ -210,18 +220,37 @@ cdef class Response:
         return 0
 
     cdef bytes build_head(self):
+        """Status line, our fields, the app's fields and the framing, copied
+        straight into one new bytes object."""
         cdef Connection conn = self.conn
-        parts = [b"HTTP/1.1 ", self.status, b"\r\nServer: fastwsgi\r\n", conn.server.current_date_header()]
-        parts.extend(self.headers)
-        if self.chunked:
-            parts.append(b"Transfer-Encoding: chunked\r\n")
+        cdef bytes date = conn.server.current_date_header()
+        cdef bytes ending
+        cdef bytes head
+        cdef Py_ssize_t size
+        cdef char *out
         if not self.keep_alive:
-            parts.append(b"Connection: close\r\n\r\n")
+            ending = b"Connection: close\r\n\r\n"
         elif conn.minor_version == 0:
-            parts.append(b"Connection: keep-alive\r\n\r\n")
+            ending = b"Connection: keep-alive\r\n\r\n"
         else:
-            parts.append(b"\r\n")
-        return b"".join(parts)
+            ending = b"\r\n"
+        size = 9 + PyBytes_GET_SIZE(self.status) + 20 + PyBytes_GET_SIZE(date) + PyBytes_GET_SIZE(ending)
+        for line in self.headers:
+            size += PyBytes_GET_SIZE(<bytes>line)
+        if self.chunked:
+            size += 28
+        head = PyBytes_FromStringAndSize(NULL, size)    # not shared until filled
+        out = PyBytes_AS_STRING(head)
+        out = append_bytes(out, b"HTTP/1.1 ")
+        out = append_bytes(out, self.status)
+        out = append_bytes(out, b"\r\nServer: fastwsgi\r\n")
+        out = append_bytes(out, date)
+        for line in self.headers:
+            out = append_bytes(out, <bytes>line)
+        if self.chunked:
+            out = append_bytes(out, b"Transfer-Encoding: chunked\r\n")
+        append_bytes(out, ending)
+        return head
 
     cdef void close_result(self):
         """Call the iterable's close() exactly once, whatever happened."""
@@ -238,6 +267,12 @@ cdef class Response:
                 close()
             except Exception:
                 log.exception("error in close() of the app's response iterable")
+
+
+cdef inline char *append_bytes(char *out, bytes data):
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
+    memcpy(out, PyBytes_AS_STRING(data), n)
+    return out + n
 
 
 cdef int send_head(Response resp) except -1:
@@ -358,30 +393,45 @@ cdef int call_app(Server srv, Connection conn) except -1:
 
 cdef int fill_from_result(Response resp) except -1:
     """Take the next part of the body from the app's iterable into conn.out."""
+    cdef PyObject *chunk
     result = resp.result
     if resp.iterator is None:
-        if type(result) is list and not resp.head_sent and resp.content_length < 0:
-            # The whole body is in hand: it goes with a Content-Length, in the
-            # same write as the head.
-            for item in result:
-                if type(item) is not bytes:
-                    raise WSGIAppError("the app's body must be bytes, got %s" % type(item).__name__)
-                resp.body_sent += PyBytes_GET_SIZE(item)
-            resp.iteration_done = True
-            send_head(resp)
-            if resp.body_allowed:
-                for item in result:
-                    if PyBytes_GET_SIZE(item):
-                        resp.conn.out.append(item)
-            return 0
+        if type(result) is list and not resp.head_sent:
+            return queue_list_body(resp, <list>result)
         if type(result) is FileWrapper and not resp.head_sent and start_sendfile(resp, <FileWrapper>result):
             return 0
         resp.iterator = iter(result)
-    try:
-        chunk = next(resp.iterator)
-    except StopIteration:
+    # PyIter_Next tells the end without raising StopIteration, which costs more
+    # than the rest of a small response.
+    chunk = PyIter_Next(resp.iterator)
+    if chunk == NULL:
+        if PyErr_Occurred() != NULL:
+            raise_current()
         return end_body(resp)
-    return queue_body(resp, chunk)
+    data = <object>chunk
+    Py_DECREF(<object>chunk)
+    return queue_body(resp, data)
+
+
+cdef int queue_list_body(Response resp, list body) except -1:
+    """A list body is in hand whole: all of it is queued behind the head, with
+    a Content-Length computed when the app gave none, so head and body leave in
+    one write."""
+    if resp.content_length < 0:
+        for item in body:
+            if type(item) is not bytes:
+                raise WSGIAppError("the app's body must be bytes, got %s" % type(item).__name__)
+            resp.body_sent += PyBytes_GET_SIZE(item)
+        resp.iteration_done = True
+        send_head(resp)
+        if resp.body_allowed:
+            for item in body:
+                if PyBytes_GET_SIZE(item):
+                    resp.conn.out.append(item)
+        return 0
+    for item in body:
+        queue_body(resp, item)
+    return end_body(resp)
 
 
 cdef int continue_response(Server srv, Connection conn) except -1:
