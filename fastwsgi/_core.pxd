@@ -36,10 +36,14 @@ cdef class Response:
     cdef object result                     # the app's iterable; None once closed
     cdef object iterator
     cdef bint iteration_done
+    cdef object start_response_method      # bound once per connection
+    cdef object write_method
     cdef int sendfile_fd                   # >= 0 while a file_wrapper goes out by sendfile
     cdef off_t sendfile_offset
     cdef long long sendfile_left
 
+    cdef void reset(self)
+    cdef void release(self)
     cdef list check_headers(self, headers)
     cdef object check_header(self, item)
     cdef int finalize_head(self) except -1
@@ -72,6 +76,7 @@ cdef class Connection:
     cdef str request_line                  # for the access log
     # the response being sent
     cdef Response response
+    cdef Response spare_response           # reused by each request on this connection
     cdef list out                          # bytes queued for the socket
     cdef size_t out_off                    # bytes of out[0] already sent
     cdef unsigned watching                 # FW_READABLE / FW_WRITABLE we asked for

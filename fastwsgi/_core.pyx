@@ -460,6 +460,9 @@ cdef class Server:
         if conn.timer_queue is not None:
             conn.timer_queue.unlink(conn)
         drop_request(conn)
+        if conn.spare_response is not None:
+            conn.spare_response.release()
+            conn.spare_response = None
         conn.out = []
         cloop.fw_loop_delete(self.loop, conn.fd)
         close(conn.fd)

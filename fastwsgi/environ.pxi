@@ -1,7 +1,8 @@
 # The WSGI environ (PEP 3333): a per-server template holds the constant keys;
 # each request copies it and adds its own, decoding every native string as
 # latin-1 straight from the parser's slices of the read buffer.
-from cpython.dict cimport PyDict_Copy
+from cpython.dict cimport PyDict_Copy, PyDict_SetDefault
+from cpython.ref cimport PyObject
 from cpython.unicode cimport PyUnicode_DecodeLatin1
 
 from fastwsgi cimport curl
@@ -22,7 +23,8 @@ DEF ENVIRON_ROOM = 48                     # keys a request's environ holds befor
 
 cdef dict make_environ_template(config, base_environ):
     cdef dict env = fw_dict_presized(ENVIRON_ROOM)
-    env.update(base_environ)
+    for key, value in base_environ.items():
+        env[key] = value                  # not update(): it may swap in a small key table
     env["wsgi.version"] = (1, 0)
     env["wsgi.input_terminated"] = True   # the whole body is there; read() to EOF is safe
     env["wsgi.file_wrapper"] = FileWrapper
@@ -82,6 +84,7 @@ cdef dict build_environ(Server srv, Connection conn, cparser.fw_request_t *req, 
     cdef dict env = PyDict_Copy(srv.environ_template)
     cdef size_t i, n
     cdef cparser.fw_header_t *h
+    cdef PyObject *found
     env["REQUEST_METHOD"] = PyUnicode_DecodeLatin1(buf + req.method.off, req.method.len, NULL)
     if req.path.len == 0:
         env["PATH_INFO"] = "/" if req.flags & cparser.FW_REQ_ABSOLUTE_FORM else ""
@@ -106,10 +109,11 @@ cdef dict build_environ(Server srv, Connection conn, cparser.fw_request_t *req, 
             if key is None:
                 continue
         value = PyUnicode_DecodeLatin1(buf + h.value.off, h.value.len, NULL)
-        old = env.get(key)
-        if old is None:
-            env[key] = value
-        elif key == "HTTP_COOKIE":
+        found = PyDict_SetDefault(env, key, value)  # one lookup: insert, or find the earlier one
+        if found == <PyObject *>value:
+            continue
+        old = <object>found
+        if key == "HTTP_COOKIE":
             env[key] = old + "; " + value     # RFC 6265 §5.4: cookies join with "; "
         else:
             env[key] = old + ", " + value     # RFC 9110 §5.3: a list joins with ", "

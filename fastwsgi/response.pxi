@@ -105,6 +105,34 @@ cdef class Response:
         self.conn = conn
         self.content_length = -1
         self.sendfile_fd = -1
+        # Bound once: a connection's requests reuse this object (see reset()).
+        self.start_response_method = self.start_response
+        self.write_method = self.write
+
+    cdef void reset(self):
+        """Ready for the next request on the same connection."""
+        self.status = None
+        self.status_code = 0
+        self.headers = None
+        self.content_length = -1
+        self.app_wants_close = False
+        self.started = False
+        self.head_sent = False
+        self.chunked = False
+        self.body_allowed = False
+        self.keep_alive = False
+        self.body_sent = 0
+        self.result = None
+        self.iterator = None
+        self.iteration_done = False
+        self.sendfile_fd = -1
+        self.sendfile_offset = 0
+        self.sendfile_left = 0
+
+    cdef void release(self):
+        """Break the cycles through the bound methods, when the connection ends."""
+        self.start_response_method = None
+        self.write_method = None
 
     def start_response(self, status, headers, exc_info=None):
         """PEP 3333 start_response: checks status and headers, returns write()."""
@@ -125,7 +153,7 @@ cdef class Response:
         self.headers = self.check_headers(headers)
         self.status_code = code
         self.status = status_line
-        return self.write
+        return self.write_method
 
     cdef list check_headers(self, headers):
         cdef list lines = []
@@ -379,12 +407,16 @@ cdef int step_sendfile(Server srv, Connection conn, Response resp) except -1:
 
 
 cdef int call_app(Server srv, Connection conn) except -1:
-    cdef Response resp = Response(conn)
+    cdef Response resp = conn.spare_response
+    if resp is None:
+        resp = conn.spare_response = Response(conn)
+    else:
+        resp.reset()
     conn.response = resp
     if conn.timer_queue is not None:
         conn.timer_queue.unlink(conn)                   # the app's time is not the client's
     try:
-        resp.result = srv.app(conn.environ, resp.start_response)
+        resp.result = srv.app(conn.environ, resp.start_response_method)
     except Exception:
         return app_failed(srv, conn)
     conn.state = S_WRITE
