@@ -25,6 +25,10 @@ void fw_loop_destroy(fw_loop_t *loop);
 int fw_loop_add(fw_loop_t *loop, int fd, unsigned mask);
 int fw_loop_modify(fw_loop_t *loop, int fd, unsigned mask);
 int fw_loop_delete(fw_loop_t *loop, int fd);
+/* Closes fd and forgets it, in the cheapest way the backend allows (with epoll
+ * the close alone does it, so no epoll_ctl is spent on every connection).
+ * Returns 0 or -errno. */
+int fw_loop_close(fw_loop_t *loop, int fd);
 /* Waits up to timeout_ms (-1: forever) and fills at most max events.
  * Returns how many fired (0 on timeout) or -errno (-EINTR when a signal came).
  * Safe to call without holding any lock: it touches only the loop. */

@@ -61,6 +61,12 @@ int fw_loop_delete(fw_loop_t *loop, int fd)
     return epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, &unused) < 0 ? -errno : 0;
 }
 
+int fw_loop_close(fw_loop_t *loop, int fd)
+{
+    (void)loop;                        /* the last close of an fd drops it from epoll */
+    return close(fd) < 0 ? -errno : 0;
+}
+
 int fw_loop_wait(fw_loop_t *loop, fw_event_t *events, int max, int timeout_ms)
 {
     if (max > FW_EPOLL_BATCH)

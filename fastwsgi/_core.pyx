@@ -26,6 +26,8 @@ Timeouts live in TimerQueues, one per kind of wait, each sorted by deadline.
 import logging
 import sys
 
+cimport cython
+
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.exc cimport PyErr_CheckSignals
 from libc.errno cimport EAGAIN, EINTR, EMFILE, ENFILE
@@ -97,6 +99,7 @@ cdef class TimerQueue:
         conn.timer_queue = None
 
 
+@cython.freelist(256)                      # churned connections reuse these objects
 cdef class Connection:
     def __cinit__(self, Server server, int fd, str remote_addr, str remote_port):
         self.server = server
@@ -464,8 +467,7 @@ cdef class Server:
             conn.spare_response.release()
             conn.spare_response = None
         conn.out = []
-        cloop.fw_loop_delete(self.loop, conn.fd)
-        close(conn.fd)
+        cloop.fw_loop_close(self.loop, conn.fd)
         if conn.fd < len(self.by_fd) and self.by_fd[conn.fd] is conn:
             self.by_fd[conn.fd] = None
             self.open_connections -= 1

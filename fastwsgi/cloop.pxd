@@ -12,5 +12,6 @@ cdef extern from "fw_loop.h" nogil:
     int fw_loop_add(fw_loop_t *loop, int fd, unsigned mask)
     int fw_loop_modify(fw_loop_t *loop, int fd, unsigned mask)
     int fw_loop_delete(fw_loop_t *loop, int fd)
+    int fw_loop_close(fw_loop_t *loop, int fd)
     int fw_loop_wait(fw_loop_t *loop, fw_event_t *events, int max, int timeout_ms)
     const char *fw_loop_backend()

@@ -100,6 +100,7 @@ cdef tuple check_status(status):
     return result
 
 
+@cython.freelist(256)
 cdef class Response:
     def __cinit__(self, Connection conn):
         self.conn = conn
@@ -508,6 +509,11 @@ cdef int finish_response(Server srv, Connection conn) except -1:
     if srv.requests_limit and srv.requests_done >= srv.requests_limit:
         srv.limit_reached = True
     if not resp.keep_alive or srv.stopping:
+        if not conn.client_keep_alive and conn.rlen == conn.rpos and not conn.out:
+            # The client asked to close and sent nothing more: a plain close
+            # ends with a FIN, so no lingering is needed (nginx does the same).
+            srv.close_connection(conn)
+            return 0
         conn.state = S_CLOSING
         conn.body_received = 0
         return flush_closing(srv, conn)
