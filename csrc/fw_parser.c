@@ -8,8 +8,17 @@
  *     input reports the same error the whole input would. A call with last_len
  *     rebuilds the scan state at last_len from a few bytes before it
  *     (fw_resume_state) instead of rescanning from 0.
+ *     Whole lines are found with memchr for their LF; a byte-at-a-time scan
+ *     (fw_frame_bytes) decides wherever that is not enough (an incomplete last
+ *     line, a bare LF, a request line over the limit, the head limit). The memchr
+ *     pass does not look for a bare CR inside a line; see fw_has_bare_cr for how
+ *     that still gives the same answers.
  *  2. Full parse (fw_parse_head): runs only once the whole head is present, so its
- *     verdict depends on the head bytes alone, never on how they arrived.
+ *     verdict depends on the head bytes alone, never on how they arrived. It reads
+ *     each byte once, with the table-driven classes of fw_chars.h.
+ * When a head arrives whole in one call, the full parse runs first, with no
+ * framing pass; its answer stands when it finds a valid head (fw_parse_request
+ * says why that is safe), and otherwise the two stages above decide.
  */
 #include "fw_parser.h"
 #include "fw_chars.h"
@@ -43,9 +52,44 @@ static int fw_ieq(const char *s, size_t n, const char *lit)
     return lit[n] == '\0';
 }
 
+/* The field name s[0..n) equals lit, a lower-case literal of the same length n
+ * made of letters and "-", ignoring ASCII case. The name is a token, so OR-ing
+ * each byte with 0x20 is enough: for a letter of lit it lets through just that
+ * letter in either case, and for "-" (0x2D) it would let through 0x0D too,
+ * which is no tchar. */
+static int fw_name_is(const char *s, const char *lit, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        if (((unsigned char)s[i] | 0x20) != (unsigned char)lit[i])
+            return 0;
+    }
+    return 1;
+}
+
 static int fw_eq(const char *s, size_t n, const char *lit)
 {
     return strlen(lit) == n && memcmp(s, lit, n) == 0;
+}
+
+/* The index of the first byte at or after buf[i] that is not in class cls (FW_C_*
+ * bits of fw_ctab). The caller knows such a byte comes before the end of the
+ * buffer, so there is no bound to check; a byte is read only after the one before
+ * it was found in the class. Unrolled four times: this loop reads nearly every
+ * byte of the head (method, request-target, field names and values). */
+static inline size_t fw_span(const char *buf, size_t i, unsigned cls)
+{
+    for (;;) {
+        if (!(fw_ctab[(unsigned char)buf[i]] & cls))
+            return i;
+        if (!(fw_ctab[(unsigned char)buf[i + 1]] & cls))
+            return i + 1;
+        if (!(fw_ctab[(unsigned char)buf[i + 2]] & cls))
+            return i + 2;
+        if (!(fw_ctab[(unsigned char)buf[i + 3]] & cls))
+            return i + 3;
+        i += 4;
+    }
 }
 
 static fw_slice_t fw_mkslice(size_t off, size_t len)
@@ -132,10 +176,37 @@ static int fw_resume_state(const char *buf, size_t k, size_t max_line,
     return 1;
 }
 
-/* Scan buf[i..len) from the given state for the end of the head.
- * Returns the head length (> 0), FW_INCOMPLETE, or a framing error. */
-static int fw_frame(const char *buf, size_t len, size_t i, int zone, size_t line_start,
-                    size_t max_line, size_t max_head)
+/* Is there a CR in buf[a..b) that is not followed by LF? buf[b - 1] must be an LF
+ * (b is the start of a line), so every CR in the range has a next byte.
+ *
+ * The memchr pass of fw_frame checks only the CRLF at the end of each line, so a
+ * bare CR inside a line can get through it. That changes no answer:
+ *  - if framing ends in anything else but 400 (FW_INCOMPLETE, 414, 431), fw_frame
+ *    asks this function about the lines the memchr pass went over;
+ *  - if framing finds the end of the head, the full parse meets the CR inside a
+ *    request line or field line, where no rule admits it, and says 400; if it
+ *    stops earlier with another error, fw_parse_framed asks this function about
+ *    the bytes framing scanned in this call (those before them were scanned by
+ *    the earlier calls, which returned FW_INCOMPLETE) and says 400 instead.
+ * Either way a bare CR anywhere in the bytes framing scans is 400, whatever comes
+ * after it, as with the byte-at-a-time rule. */
+static int fw_has_bare_cr(const char *buf, size_t a, size_t b)
+{
+    while (a < b) {
+        const char *cr = memchr(buf + a, '\r', b - a);
+        if (cr == NULL)
+            return 0;
+        a = (size_t)(cr - buf) + 1;
+        if (a >= b || buf[a] != '\n')
+            return 1;
+    }
+    return 0;
+}
+
+/* Scan buf[i..len) from the given state for the end of the head, one byte at a
+ * time. Returns the head length (> 0), FW_INCOMPLETE, or a framing error. */
+static int fw_frame_bytes(const char *buf, size_t len, size_t i, int zone,
+                          size_t line_start, size_t max_line, size_t max_head)
 {
     size_t lim = len < max_head ? len : max_head;
 
@@ -178,6 +249,52 @@ static int fw_frame(const char *buf, size_t len, size_t i, int zone, size_t line
     return FW_INCOMPLETE;
 }
 
+/* Scan buf[i..len) from the given state for the end of the head: the same answer
+ * as fw_frame_bytes from the same state, faster. Whole lines (CRLF-terminated,
+ * within the head limit) are taken with one memchr each; the first line that is
+ * not simply fine is left to fw_frame_bytes, which then decides. */
+static int fw_frame(const char *buf, size_t len, size_t i, int zone, size_t line_start,
+                    size_t max_line, size_t max_head)
+{
+    size_t lim = len < max_head ? len : max_head;
+    size_t from = i;
+    int rc;
+
+    while (i < lim) {
+        const char *lf = memchr(buf + i, '\n', lim - i);
+        size_t p;
+        if (lf == NULL)
+            break;                     /* an incomplete line, or the head limit */
+        p = (size_t)(lf - buf);
+        /* RFC 9112 §2.2: LF without CR before it → 400, decided byte by byte (an
+         * earlier bare CR or the 414 limit may come first). p == i means no CR in
+         * the scanned range: fw_resume_state never starts just after a CR. */
+        if (p == i || buf[p - 1] != '\r')
+            break;
+        if (zone == FW_Z_FIELDS) {
+            /* RFC 9112 §2.1: the empty line after the field lines ends the head
+             * (p < lim <= max_head, so the head fits) */
+            if (p - 1 == line_start)
+                return (int)(p + 1);
+        } else if (zone == FW_Z_REQLINE || p - 1 != line_start) {
+            /* the request line [line_start, p - 1) ends here; over
+             * max_request_line means 414, unless a bare CR comes before the byte
+             * that crossed it: fw_frame_bytes decides */
+            if (p - 1 - line_start > max_line)
+                break;
+            zone = FW_Z_FIELDS;
+        }
+        /* else an empty line before the request line: RFC 9112 §2.2 lets a
+         * server ignore it; it still counts toward max_head_bytes */
+        i = p + 1;
+        line_start = i;
+    }
+    rc = fw_frame_bytes(buf, len, i, zone, line_start, max_line, max_head);
+    if (rc < 0 && rc != FW_E_BAD_REQUEST && fw_has_bare_cr(buf, from, i))
+        return FW_E_BAD_REQUEST;
+    return rc;
+}
+
 /* ------------------------------------------------------------------------- */
 /* request line                                                                */
 
@@ -203,17 +320,18 @@ static int fw_valid_authority(const char *s, size_t n, int need_port)
             return 0;
         i++;
     } else {
-        for (; i < n && s[i] != ':'; i++) {
-            unsigned char c = (unsigned char)s[i];
-            if (c == '%') {
-                /* RFC 3986 §2.1: pct-encoded = "%" HEXDIG HEXDIG */
-                if (n - i < 3 || !fw_is_hex((unsigned char)s[i + 1]) ||
-                    !fw_is_hex((unsigned char)s[i + 2]))
-                    return 0;
-                i += 2;
-            } else if (!fw_is_unreserved_or_subdelim(c)) {
+        /* reg-name = *( unreserved / pct-encoded / sub-delims ); IPv4address
+         * is made of the same bytes */
+        for (;;) {
+            while (i < n && fw_is_unreserved_or_subdelim((unsigned char)s[i]))
+                i++;
+            if (i == n || s[i] == ':')
+                break;
+            /* RFC 3986 §2.1: pct-encoded = "%" HEXDIG HEXDIG */
+            if (s[i] != '%' || n - i < 3 || !fw_is_hex((unsigned char)s[i + 1]) ||
+                !fw_is_hex((unsigned char)s[i + 2]))
                 return 0;
-            }
+            i += 3;
         }
         if (i == 0)
             return 0;
@@ -232,47 +350,46 @@ static int fw_valid_authority(const char *s, size_t n, int need_port)
     return 1;
 }
 
-/* Split [a, b) at the first '?' into path and query. */
-static void fw_split_query(const char *buf, size_t a, size_t b, fw_request_t *req)
+/* Split [a, b) at its first '?', at qo (qo == b: none), into path and query. */
+static void fw_split_query(size_t a, size_t qo, size_t b, fw_request_t *req)
 {
-    const char *q = memchr(buf + a, '?', b - a);
-    if (q == NULL) {
+    if (qo == b) {
         req->path = fw_mkslice(a, b - a);
         req->query = fw_mkslice(b, 0);
     } else {
-        size_t qo = (size_t)(q - buf);
         req->path = fw_mkslice(a, qo - a);
         req->query = fw_mkslice(qo + 1, b - qo - 1);
     }
 }
 
-/* Parse the request line buf[a..b) (CRLF excluded). */
+/* Parse the request line buf[a..b) (CRLF excluded; buf[b] is its CR). */
 static int fw_parse_request_line(const char *buf, size_t a, size_t b, fw_request_t *req)
 {
-    size_t i = a, t, v;
+    size_t i = a, t, v, qo;
     const char *m, *tg;
     size_t mlen, tlen;
 
+    /* buf[b] is the CR that ends the line, in neither class below: the scans
+     * stop at it at the latest and need no bound. */
+
     /* RFC 9112 §3: request-line = method SP request-target SP HTTP-version;
      * RFC 9110 §9.1: method = token */
-    while (i < b && fw_is_tchar((unsigned char)buf[i]))
-        i++;
-    if (i == a || i == b || buf[i] != ' ')
+    i = fw_span(buf, i, FW_C_TCHAR);
+    if (i == a || buf[i] != ' ')
         return FW_E_BAD_REQUEST;
     req->method = fw_mkslice(a, i - a);
 
     /* request-target: visible ASCII only (RFC 3986 has no other characters;
-     * RFC 9112 §3.2 says no whitespace inside). Exactly one SP on each side. */
+     * RFC 9112 §3.2 says no whitespace inside), and no "#" (RFC 9112 §3.2: the
+     * request-target has no fragment component); FW_CC_TARGET_ in fw_chars.h.
+     * Exactly one SP on each side. The first '?' (qo, or the end of the
+     * target) is noted on the way: it starts the query in every form. */
     t = ++i;
-    for (; i < b && buf[i] != ' '; i++) {
-        unsigned char c = (unsigned char)buf[i];
-        if (c < 0x21 || c > 0x7E)
-            return FW_E_BAD_REQUEST;
-        /* RFC 9112 §3.2: the request-target has no fragment component */
-        if (c == '#')
-            return FW_E_BAD_REQUEST;
-    }
-    if (i == t || i == b)
+    i = fw_span(buf, i, FW_C_PATH);
+    qo = i;
+    if (buf[i] == '?')
+        i = fw_span(buf, i + 1, FW_C_TARGET);
+    if (i == t || buf[i] != ' ')
         return FW_E_BAD_REQUEST;
     req->target = fw_mkslice(t, i - t);
 
@@ -301,7 +418,7 @@ static int fw_parse_request_line(const char *buf, size_t a, size_t b, fw_request
     }
     if (tg[0] == '/') {
         /* RFC 9112 §3.2.1 origin-form = absolute-path [ "?" query ] */
-        fw_split_query(buf, t, t + tlen, req);
+        fw_split_query(t, qo, t + tlen, req);
         return 0;
     }
     if (tg[0] == '*') {
@@ -328,7 +445,8 @@ static int fw_parse_request_line(const char *buf, size_t a, size_t b, fw_request
             return FW_E_BAD_REQUEST;
         req->flags |= FW_REQ_ABSOLUTE_FORM;
         if (e < tlen && tg[e] == '/') {
-            fw_split_query(buf, t + e, t + tlen, req);
+            /* the authority holds no '?', so qo is the path's first '?' */
+            fw_split_query(t + e, qo, t + tlen, req);
         } else if (e < tlen) {
             /* "http://host?q": empty path, which means "/" (RFC 9110 §4.2.3) */
             req->path = fw_mkslice(t + e, 0);
@@ -353,6 +471,7 @@ typedef struct {
     int te_other;          /* a coding other than chunked seen */
     size_t host_count;
     int host_empty;
+    size_t max_fields;     /* min(max_header_count, header_capacity) */
 } fw_fieldinfo_t;
 
 /* Next comma-separated list element of s[*i..n), OWS-trimmed, in [*a, *b).
@@ -476,19 +595,27 @@ static void fw_field_expect(const char *s, size_t n, fw_request_t *req)
     }
 }
 
-/* One field line buf[a..b) (CRLF excluded). */
-static int fw_parse_field(const char *buf, size_t a, size_t b, fw_request_t *req,
-                          const fw_parse_limits_t *limits, fw_fieldinfo_t *fi)
+/* One field line, starting at buf[a] and not empty. fw_parse_head makes sure a
+ * CR follows, so the scans below stop at it at the latest and need no bound; its
+ * LF is there too. On success *next is the start of the next line. */
+static int fw_parse_field(const char *buf, size_t a, fw_request_t *req,
+                          fw_fieldinfo_t *fi, size_t *next)
 {
-    size_t i = a, v, w;
+    size_t i = a, v, e, w;
     const char *name, *val;
     size_t nlen, vlen;
     fw_header_t *h;
     int rc;
 
-    if (req->num_headers >= limits->max_header_count ||
-        req->num_headers >= req->header_capacity)
-        return FW_E_HEADERS_TOO_LARGE;
+    /* over max_header_count, or no room left in the caller's array: 431, unless
+     * the line's first CR has no LF after it (RFC 9112 §2.2: 400, a framing
+     * error, which comes first) */
+    if (req->num_headers >= fi->max_fields) {
+        e = a;
+        while (buf[e] != '\r')
+            e++;
+        return buf[e + 1] == '\n' ? FW_E_HEADERS_TOO_LARGE : FW_E_BAD_REQUEST;
+    }
 
     /* RFC 9112 §5: field-line = field-name ":" OWS field-value OWS, with
      * field-name = token. So this also rejects (400):
@@ -496,51 +623,38 @@ static int fw_parse_field(const char *buf, size_t a, size_t b, fw_request_t *req
      *  - RFC 9112 §5.2: obs-fold, a line starting with SP/HTAB (outside
      *    message/http a server may reject it), and whitespace between the
      *    request line and the first field line (RFC 9112 §2.2). */
-    while (i < b && fw_is_tchar((unsigned char)buf[i]))
-        i++;
-    if (i == a || i == b || buf[i] != ':')
+    i = fw_span(buf, i, FW_C_TCHAR);
+    if (i == a || buf[i] != ':')
         return FW_E_BAD_REQUEST;
     name = buf + a;
     nlen = i - a;
 
     /* RFC 9110 §5.5: only HTAB, SP, VCHAR and obs-text in a field value; NUL,
-     * CR, LF, other CTLs and DEL → 400 */
-    for (v = i + 1; v < b; v++) {
-        if (!fw_is_field_byte((unsigned char)buf[v]))
-            return FW_E_BAD_REQUEST;
-    }
+     * CR, LF, other CTLs and DEL → 400. The value runs to the first byte that is
+     * not a field byte, which must be the CR of the line's CRLF (a bare CR here
+     * is 400 as well, RFC 9112 §2.2). Leading OWS is skipped on the way, trailing
+     * OWS (RFC 9110 §5.5: not part of the value) is trimmed from the end. */
     v = i + 1;
-    w = b;
-    while (v < w && fw_is_ows((unsigned char)buf[v]))
+    while (fw_is_ows((unsigned char)buf[v]))
         v++;
+    e = fw_span(buf, v, FW_C_FIELD);
+    if (buf[e] != '\r' || buf[e + 1] != '\n')
+        return FW_E_BAD_REQUEST;
+    w = e;
     while (w > v && fw_is_ows((unsigned char)buf[w - 1]))
         w--;
     val = buf + v;
     vlen = w - v;
+    *next = e + 2;
 
     h = &req->headers[req->num_headers++];
     h->name = fw_mkslice(a, nlen);
     h->value = fw_mkslice(v, vlen);
 
-    switch (fw_lower((unsigned char)name[0])) {
-    case 'c':
-        if (fw_ieq(name, nlen, "content-length"))
-            return fw_field_content_length(val, vlen, fi);
-        if (fw_ieq(name, nlen, "connection"))
-            fw_field_connection(val, vlen, req);
-        break;
-    case 't':
-        if (fw_ieq(name, nlen, "transfer-encoding")) {
-            /* RFC 9112 §6.1: TE in an HTTP/1.0 message means faulty framing */
-            if (req->minor_version == 0)
-                return FW_E_BAD_REQUEST;
-            rc = fw_field_transfer_encoding(val, vlen, fi);
-            if (rc != 0)
-                return rc;
-        }
-        break;
-    case 'h':
-        if (fw_ieq(name, nlen, "host")) {
+    /* the fields the parser acts on, told apart by length first */
+    switch (nlen) {
+    case 4:
+        if (fw_name_is(name, "host", 4)) {
             /* RFC 9112 §3.2: more than one Host field line → 400 */
             if (++fi->host_count > 1)
                 return FW_E_BAD_REQUEST;
@@ -552,9 +666,27 @@ static int fw_parse_field(const char *buf, size_t a, size_t b, fw_request_t *req
                 return FW_E_BAD_REQUEST;
         }
         break;
-    case 'e':
-        if (fw_ieq(name, nlen, "expect"))
+    case 6:
+        if (fw_name_is(name, "expect", 6))
             fw_field_expect(val, vlen, req);
+        break;
+    case 10:
+        if (fw_name_is(name, "connection", 10))
+            fw_field_connection(val, vlen, req);
+        break;
+    case 14:
+        if (fw_name_is(name, "content-length", 14))
+            return fw_field_content_length(val, vlen, fi);
+        break;
+    case 17:
+        if (fw_name_is(name, "transfer-encoding", 17)) {
+            /* RFC 9112 §6.1: TE in an HTTP/1.0 message means faulty framing */
+            if (req->minor_version == 0)
+                return FW_E_BAD_REQUEST;
+            rc = fw_field_transfer_encoding(val, vlen, fi);
+            if (rc != 0)
+                return rc;
+        }
         break;
     default:
         break;
@@ -565,16 +697,25 @@ static int fw_parse_field(const char *buf, size_t a, size_t b, fw_request_t *req
 /* ------------------------------------------------------------------------- */
 /* whole head                                                                  */
 
-/* Parse the complete head buf[0..end), which framing found to end in CRLFCRLF. */
-static int fw_parse_head(const char *buf, size_t end, fw_request_t *req,
+/* Parse the head at the start of buf[0..lim), whose last two bytes must be CRLF:
+ * every scan below stops at a CR, so none runs past that one. The head ends at
+ * the first empty line after the request line. exact: framing found the head to
+ * be buf[0..lim), so that empty line must end at lim.
+ * Returns the head length or an FW_E_* code. */
+static int fw_parse_head(const char *buf, size_t lim, int exact, fw_request_t *req,
                          const fw_parse_limits_t *limits)
 {
     fw_fieldinfo_t fi;
-    size_t i = 0;
+    size_t i = 0, end;
     const char *cr;
     int rc;
 
+    if (lim < 2 || buf[lim - 2] != '\r' || buf[lim - 1] != '\n')
+        return FW_E_BAD_REQUEST;
+
     memset(&fi, 0, sizeof fi);
+    fi.max_fields = limits->max_header_count < req->header_capacity
+                        ? limits->max_header_count : req->header_capacity;
     req->minor_version = 0;
     req->num_headers = 0;
     req->body = FW_BODY_NONE;
@@ -582,12 +723,12 @@ static int fw_parse_head(const char *buf, size_t end, fw_request_t *req,
     req->flags = 0;
 
     /* RFC 9112 §2.2: skip empty lines before the request-line */
-    while (end - i >= 2 && buf[i] == '\r' && buf[i + 1] == '\n')
+    while (lim - i >= 2 && buf[i] == '\r' && buf[i + 1] == '\n')
         i += 2;
 
     /* request line */
-    cr = memchr(buf + i, '\r', end - i);
-    if (cr == NULL || (size_t)(cr - buf) + 1 >= end || cr[1] != '\n')
+    cr = memchr(buf + i, '\r', lim - i);
+    if (cr == NULL || (size_t)(cr - buf) + 1 >= lim || cr[1] != '\n')
         return FW_E_BAD_REQUEST;
     /* framing has enforced this already, unless last_len did not describe buf */
     if ((size_t)(cr - buf) - i > limits->max_request_line)
@@ -599,24 +740,21 @@ static int fw_parse_head(const char *buf, size_t end, fw_request_t *req,
 
     /* field lines up to the empty line */
     for (;;) {
-        size_t le;
-        cr = memchr(buf + i, '\r', end - i);
-        if (cr == NULL)
+        /* every line ends in CRLF and so does buf[0..lim), so i < lim means
+         * i <= lim - 2: the CR at lim - 2 is still ahead */
+        if (i >= lim)
             return FW_E_BAD_REQUEST;
-        le = (size_t)(cr - buf);
-        if (le + 1 >= end || buf[le + 1] != '\n')
-            return FW_E_BAD_REQUEST;
-        if (le == i) {
-            /* only reachable at the end found by framing, unless the caller
-             * passed a last_len that does not describe this buffer */
-            if (le + 2 != end)
+        if (buf[i] == '\r') {
+            /* the empty line; when exact, framing found it at the end unless the
+             * caller passed a last_len that does not describe this buffer */
+            end = i + 2;
+            if (buf[i + 1] != '\n' || (exact && end != lim))
                 return FW_E_BAD_REQUEST;
             break;
         }
-        rc = fw_parse_field(buf, i, le, req, limits, &fi);
+        rc = fw_parse_field(buf, i, req, &fi, &i);
         if (rc != 0)
             return rc;
-        i = le + 2;
     }
 
     /* RFC 9112 §3.2: an HTTP/1.1 request without Host → 400 */
@@ -654,18 +792,19 @@ static int fw_parse_head(const char *buf, size_t end, fw_request_t *req,
 
 /* ------------------------------------------------------------------------- */
 
-int fw_parse_request(const char *buf, size_t len, size_t last_len,
-                     fw_request_t *req, const fw_parse_limits_t *limits)
+/* The long way: framing from the state last_len describes, then the full parse
+ * of the head it found. Kept out of line so that the common call of
+ * fw_parse_request, which never gets here, does not pay for its registers. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static int fw_parse_framed(const char *buf, size_t len, size_t last_len, fw_request_t *req,
+                           const fw_parse_limits_t *limits, size_t max_head)
 {
-    size_t max_head = limits->max_head_bytes;
     size_t max_line = limits->max_request_line;
-    size_t pos = 0, line_start = 0;
+    size_t pos = 0, line_start = 0, end;
     int zone = FW_Z_LEADING;
     int rc;
-
-    /* the head length is returned as an int */
-    if (max_head > (size_t)INT_MAX)
-        max_head = (size_t)INT_MAX;
 
     /* a prefix that returned FW_INCOMPLETE is never longer than max_head; any
      * last_len the bytes contradict falls back to a scan from 0 */
@@ -678,5 +817,38 @@ int fw_parse_request(const char *buf, size_t len, size_t last_len,
     rc = fw_frame(buf, len, pos, zone, line_start, max_line, max_head);
     if (rc <= 0)
         return rc;
-    return fw_parse_head(buf, (size_t)rc, req, limits);
+    end = (size_t)rc;
+    rc = fw_parse_head(buf, end, 1, req, limits);
+    /* A bare CR inside a line is 400 (RFC 9112 §2.2) whatever else is wrong, as
+     * when framing looked at every byte; the parse says 400 when it meets one,
+     * but it may stop earlier with another error (see fw_has_bare_cr). */
+    if (rc < 0 && rc != FW_E_BAD_REQUEST && fw_has_bare_cr(buf, pos, end))
+        return FW_E_BAD_REQUEST;
+    return rc;
+}
+
+int fw_parse_request(const char *buf, size_t len, size_t last_len,
+                     fw_request_t *req, const fw_parse_limits_t *limits)
+{
+    size_t max_head = limits->max_head_bytes;
+    size_t lim;
+    int rc;
+
+    /* the head length is returned as an int */
+    if (max_head > (size_t)INT_MAX)
+        max_head = (size_t)INT_MAX;
+
+    /* The head arrived whole in one call (last_len == 0), and the bytes we may
+     * look at end with CRLF: parse straight away, with no framing pass. When that
+     * finds a valid head, framing would have found the same one (the parse saw
+     * every line of it end in CRLF with no CR or LF inside, the request line
+     * within max_request_line, and the head within max_head_bytes), so the
+     * answer is the same; anything else is decided the long way. */
+    lim = len < max_head ? len : max_head;
+    if (last_len == 0 && lim >= 2 && buf[lim - 2] == '\r' && buf[lim - 1] == '\n') {
+        rc = fw_parse_head(buf, lim, 0, req, limits);
+        if (rc > 0)
+            return rc;
+    }
+    return fw_parse_framed(buf, len, last_len, req, limits, max_head);
 }
