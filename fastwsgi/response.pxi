@@ -389,7 +389,7 @@ cdef int start_sendfile(Response resp, FileWrapper wrapper) except -1:
     return 1
 
 
-cdef int step_sendfile(Server srv, Connection conn, Response resp) except -1:
+cdef int step_sendfile(Server srv, Connection conn, Response resp) except -2:
     """Send more of the file. 0: progressed or finished, 1: socket full, -1: gone."""
     cdef ssize_t sent = cio.fw_io_sendfile(conn.fd, resp.sendfile_fd, &resp.sendfile_offset,
                                            <size_t>min(resp.sendfile_left, SENDFILE_STEP))

@@ -174,3 +174,15 @@ def test_100000_keep_alive_requests_keep_rss_and_fds_flat(server):
         assert sock.recv(65536).endswith(b"Hello, World!")
     assert fds_after == fds_before
     assert rss_after - rss_before < 2048, "RSS grew by %d KiB over 90,000 requests" % (rss_after - rss_before)
+
+
+def test_client_vanishing_mid_sendfile_does_not_hurt_the_server(srv):
+    # file_wrapper responses go out with sendfile(2); a peer that resets the
+    # connection half-way must only end that connection.
+    for _ in range(5):
+        sock = srv.connect()
+        sock.sendall(get("/file?size=%d" % (20 * 1024 * 1024)))
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        sock.close()
+    assert request(srv, get("/status?body=alive")).body == b"alive"
