@@ -14,6 +14,7 @@ rotated from round to round) and medians over the rounds are reported.
 """
 
 import argparse
+import atexit
 import ctypes
 import datetime
 import http.client
@@ -39,6 +40,14 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS_DIR = HERE / "results"
 sys.path.insert(0, str(HERE))
+
+# apps.py writes the data files of the file10m/1mib workloads into
+# $BENCH_DATA_DIR on import; give it a directory of this run, removed at exit.
+# The servers inherit the variable (server_env), so they find the same files.
+if not os.environ.get("BENCH_DATA_DIR"):
+    _DATA_DIR = tempfile.mkdtemp(prefix="fastwsgi-bench-data-")
+    os.environ["BENCH_DATA_DIR"] = _DATA_DIR
+    atexit.register(shutil.rmtree, _DATA_DIR, True)
 
 import apps  # noqa: E402  (the workload table lives next to the apps)
 
@@ -228,6 +237,8 @@ class Server:
     argv: Callable[[Ctx, int, "apps.Workload"], List[str]]
     # Can this server serve the workload?  (nginx: only with a static twin.)
     supports: Callable[["apps.Workload"], bool] = lambda w: True
+    # Why the server cannot take part in a workload (None: it can).
+    unsupported: Callable[["apps.Workload"], Optional[str]] = lambda w: None
     note: str = ""  # how it is configured, shown in the report
     ceiling: bool = False
 
@@ -235,7 +246,8 @@ class Server:
 _PROBE_SRC = r"""
 import importlib, sys
 module, dist = sys.argv[1], sys.argv[2]
-importlib.import_module(module)
+if module != "-":  # "-": nothing to import (uwsgi's module exists only inside uwsgi)
+    importlib.import_module(module)
 try:
     from importlib.metadata import version
     print(version(dist))
@@ -244,14 +256,19 @@ except Exception:
 """
 
 
-def python_probe(module: str, dist: str) -> Callable[[Ctx], str]:
-    """Import `module` in the bench venv (from the benchmarks directory, like
-    the servers) and return the installed version of distribution `dist`."""
+def python_probe(module: str, dist: str, python: Optional[Path] = None,
+                 venv_note: str = "the bench venv") -> Callable[[Ctx], str]:
+    """Import `module` in the bench venv (or with the interpreter `python`),
+    from the benchmarks directory like the servers, and return the installed
+    version of distribution `dist`."""
 
     def probe(ctx: Ctx) -> str:
+        py = str(python) if python is not None else ctx.python
+        if python is not None and not os.access(py, os.X_OK):
+            raise SkipServer(f"{venv_note} does not exist ({python}; run.sh creates it)")
         try:
             res = subprocess.run(
-                [ctx.python, "-c", _PROBE_SRC, module, dist],
+                [py, "-c", _PROBE_SRC, module, dist],
                 cwd=str(HERE),
                 env=server_env(),
                 capture_output=True,
@@ -259,14 +276,54 @@ def python_probe(module: str, dist: str) -> Callable[[Ctx], str]:
                 timeout=60,
             )
         except subprocess.TimeoutExpired:
-            raise SkipServer(f"`import {module}` timed out in the bench venv")
+            raise SkipServer(f"`import {module}` timed out in {venv_note}")
         if res.returncode != 0:
             lines = [l for l in res.stderr.strip().splitlines() if l.strip()]
             why = lines[-1] if lines else f"exit code {res.returncode}"
-            raise SkipServer(f"`import {module}` failed in the bench venv: {why}")
+            raise SkipServer(f"`import {module}` failed in {venv_note}: {why}")
         return res.stdout.strip() or "unknown"
 
     return probe
+
+
+def venv_script(ctx: Ctx, name: str) -> str:
+    """A console script installed next to the bench venv's python."""
+    return str(Path(ctx.python).parent / name)
+
+
+def script_probe(module: str, dist: str, script: str) -> Callable[[Ctx], str]:
+    """python_probe, plus: the console script `script` must exist in the venv."""
+    inner = python_probe(module, dist)
+
+    def probe(ctx: Ctx) -> str:
+        version = inner(ctx)
+        if not os.access(venv_script(ctx, script), os.X_OK):
+            raise SkipServer(f"`{script}` is not installed in the bench venv")
+        return version
+
+    return probe
+
+
+# The PyPI fastwsgi 0.0.9 has the same import name as the checkout's, so it
+# lives in a venv of its own (run.sh creates it from requirements-fastwsgi009.txt).
+VENV_FASTWSGI009 = HERE / ".venv-fastwsgi009"
+PYTHON_FASTWSGI009 = VENV_FASTWSGI009 / "bin" / "python"
+
+
+def closes_every_connection(w: "apps.Workload") -> Optional[str]:
+    """For servers that close the connection after each response."""
+    if w.pipeline > 1:
+        return ("closes the connection after every response, so a pipelined round trip "
+                "never completes (wrk would record nothing)")
+    return None
+
+
+def uwsgi_argv(ctx: Ctx, port: int, w: "apps.Workload") -> List[str]:
+    return [venv_script(ctx, "uwsgi"), "--http-socket", f"{HOST}:{port}",
+            "--module", f"apps:{w.app}", "--pythonpath", str(HERE),
+            "--home", str(Path(ctx.python).parent.parent),
+            "--processes", "1", "--disable-logging", "--die-on-term", "--need-app",
+            "--listen", "1024", "--add-header", "Connection: close"]
 
 
 def nginx_binary() -> Optional[str]:
@@ -284,7 +341,12 @@ def nginx_probe(ctx: Ctx) -> str:
     return m.group(1) if m else "unknown"
 
 
-def nginx_argv(ctx: Ctx, port: int, w: "apps.Workload") -> List[str]:
+def nginx_argv(ctx: Ctx, port: int, w: "apps.Workload", worker_connections: int = 4096,
+               extra: str = "", main_extra: str = "") -> List[str]:
+    """Command line of nginx with a generated config for workload w.
+    worker_connections, extra (directives for the http block) and main_extra
+    (for the main context) are for memory.py, which holds 10,000 idle
+    connections; each directive line ends with a newline."""
     prefix = ctx.tmp / f"nginx-{port}"
     prefix.mkdir(parents=True, exist_ok=True)
     temp_dirs = "\n".join(
@@ -295,16 +357,16 @@ def nginx_argv(ctx: Ctx, port: int, w: "apps.Workload") -> List[str]:
 daemon off;
 master_process off;
 worker_processes 1;
-pid {prefix / 'nginx.pid'};
+{main_extra}pid {prefix / 'nginx.pid'};
 error_log {prefix / 'error.log'} warn;
 events {{
-    worker_connections 4096;
+    worker_connections {worker_connections};
 }}
 http {{
     access_log off;
     server_tokens off;
     keepalive_requests 1000000;
-{temp_dirs}
+{extra}{temp_dirs}
     server {{
         listen {HOST}:{port};
         location = {w.path.split("?")[0]} {{
@@ -327,6 +389,17 @@ SERVERS: List[Server] = [
         note="`python -m fastwsgi`, single process",
     ),
     Server(
+        name="fastwsgi-0.0.9",
+        probe=python_probe("fastwsgi", "fastwsgi", python=PYTHON_FASTWSGI009,
+                           venv_note="benchmarks/.venv-fastwsgi009"),
+        argv=lambda c, port, w: [str(PYTHON_FASTWSGI009), "fastwsgi009_runner.py", w.app,
+                                 HOST, str(port)],
+        note="the PyPI release 0.0.9 (libuv), in its own venv: "
+             "`fastwsgi.run(wsgi_app=app, host=..., port=..., loglevel=3)` from "
+             "fastwsgi009_runner.py, single process; it has no wsgi.file_wrapper, so "
+             "file10m's app iterates the file in 64 KiB blocks",
+    ),
+    Server(
         name="bjoern",
         probe=python_probe("bjoern", "bjoern"),
         argv=lambda c, port, w: [
@@ -337,6 +410,17 @@ SERVERS: List[Server] = [
         note="`bjoern.run(app, host, port)`, single process",
     ),
     Server(
+        name="granian",
+        probe=script_probe("granian", "granian", "granian"),
+        argv=lambda c, port, w: [venv_script(c, "granian"), "--interface", "wsgi",
+                                 "--workers", "1", "--blocking-threads", "1",
+                                 "--runtime-threads", "1", "--http", "1", "--no-ws",
+                                 "--log-level", "warning", "--no-access-log",
+                                 "--host", HOST, "--port", str(port), f"apps:{w.app}"],
+        note="`--interface wsgi`, 1 worker process, 1 blocking thread, 1 runtime thread, "
+             "HTTP/1 only (+ the main process, whose CPU is counted)",
+    ),
+    Server(
         name="gunicorn",
         probe=python_probe("gunicorn", "gunicorn"),
         argv=lambda c, port, w: [c.python, "-m", "gunicorn", "--workers", "1",
@@ -344,6 +428,27 @@ SERVERS: List[Server] = [
                                  "--log-level", "warning", f"apps:{w.app}"],
         note="sync worker class, 1 worker (+ the arbiter process, whose CPU is counted); "
              "the sync worker closes the connection after every response",
+        unsupported=closes_every_connection,
+    ),
+    Server(
+        name="gunicorn-gthread",
+        probe=python_probe("gunicorn", "gunicorn"),
+        argv=lambda c, port, w: [c.python, "-m", "gunicorn", "--workers", "1",
+                                 "--worker-class", "gthread", "--threads", "4",
+                                 "--bind", f"{HOST}:{port}", "--log-level", "warning",
+                                 f"apps:{w.app}"],
+        note="gthread worker class, 1 worker with 4 threads, keep-alive (default 2 s "
+             "timeout; + the arbiter process, whose CPU is counted)",
+    ),
+    Server(
+        name="uwsgi",
+        probe=script_probe("-", "uwsgi", "uwsgi"),
+        argv=uwsgi_argv,
+        unsupported=closes_every_connection,
+        note="`--http-socket`, 1 process, no master, no threads, logging off, listen "
+             "backlog 1024; with one synchronous process it closes the connection "
+             "after every response, so `--add-header 'Connection: close'` tells the "
+             "client (else wrk counts a read error per response)",
     ),
     Server(
         name="waitress",
@@ -421,10 +526,11 @@ def check_response(port: int, w: "apps.Workload") -> None:
         values = got.get(k.lower(), [])
         if values != [v]:
             problems.append(f"header {k}: {values or 'missing'}, expected [{v!r}]")
-    if w.expect_body is not None and body != w.expect_body:
+    expected = w.expect_body() if callable(w.expect_body) else w.expect_body
+    if expected is not None and body != expected:
         shown = body if len(body) <= 80 else body[:80] + b"..."
         problems.append(f"body {shown!r} ({len(body)} bytes), expected "
-                        f"{len(w.expect_body)} bytes")
+                        f"{len(expected)} bytes")
     if problems:
         raise ServerFailed("wrong response: " + "; ".join(problems))
 
@@ -479,37 +585,54 @@ def lua_str(data) -> str:
 
 
 def wrk_script(w: "apps.Workload", tmp: Path) -> Optional[Path]:
-    """A Lua script for wrk when the request is not a plain keep-alive GET."""
-    if w.method == "GET" and not w.headers and not w.body and w.pipeline == 1:
+    """A Lua script for wrk when the method, the body or pipelining differ from
+    a plain GET (extra headers alone go on the command line as -H flags).
+
+    Without pipelining the script only sets wrk.method/wrk.body/wrk.headers:
+    wrk then builds the request once and sends it as a static buffer, as it
+    does without a script.  With pipelining it defines request(), which wrk
+    calls once per round trip (every `pipeline` requests)."""
+    if w.method == "GET" and not w.body and w.pipeline == 1:
         return None
-    lines = [f"-- generated by benchmarks/run.py for workload {w.name!r}", "local body = nil"]
+    lines = [f"-- generated by benchmarks/run.py for workload {w.name!r}"]
+    body = "nil"
     if w.body:
         body_file = tmp / f"wrk-{w.name}.body"
         body_file.write_bytes(w.body)
         lines.append(f'do local f = assert(io.open({lua_str(str(body_file))}, "rb")); '
-                     f'body = f:read("*a"); f:close() end')
-    lines.append("local headers = {}")
+                     f'wrk.body = f:read("*a"); f:close() end')
+        body = "wrk.body"
+    lines.append(f"wrk.method = {lua_str(w.method)}")
     for k, v in w.headers:
-        lines.append(f"headers[{lua_str(k)}] = {lua_str(v)}")
-    lines += [
-        "local req = nil",
-        "function init(args)",
-        f"  req = string.rep(wrk.format({lua_str(w.method)}, {lua_str(w.path)}, headers, body), "
-        f"{int(w.pipeline)})",
-        "end",
-        "function request() return req end",
-    ]
+        lines.append(f"wrk.headers[{lua_str(k)}] = {lua_str(v)}")
+    if w.pipeline > 1:
+        lines += [
+            "local req = nil",
+            "function init(args)",
+            f"  req = string.rep(wrk.format(nil, {lua_str(w.path)}, nil, {body}), "
+            f"{int(w.pipeline)})",
+            "end",
+            "function request() return req end",
+        ]
     path = tmp / f"wrk-{w.name}.lua"
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
+def connections(args, w: "apps.Workload") -> int:
+    """wrk -c for workload w: --connections if given, else the workload's own."""
+    return args.connections if args.connections else w.connections
+
+
 def wrk_argv(args, duration: int, port: int, w: "apps.Workload", script: Optional[Path],
              display: bool = False) -> List[str]:
-    argv = ["taskset", "-c", str(args.client_cpu), "wrk", "-t1", f"-c{args.connections}",
+    argv = ["taskset", "-c", str(args.client_cpu), "wrk", "-t1", f"-c{connections(args, w)}",
             f"-d{duration}s", "--latency"]
     if script is not None:
         argv += ["-s", f"wrk-{w.name}.lua" if display else str(script)]
+    else:
+        for k, v in w.headers:
+            argv += ["-H", f"{k}: {v}"]
     argv.append(f"http://{HOST}:{'PORT' if display else port}{w.path}")
     return argv
 
@@ -545,17 +668,21 @@ def parse_wrk(out: str) -> dict:
     return res
 
 
-def run_wrk(args, duration: int, port: int, w, script) -> str:
+def run_wrk(args, duration: int, port: int, w, script, server: subprocess.Popen, log: Path,
+            what: str) -> str:
     proc = spawn(wrk_argv(args, duration, port, w, script),
                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         out, err = proc.communicate(timeout=duration + 60)
     except subprocess.TimeoutExpired:
-        raise ServerFailed("wrk did not finish in time")
+        raise ServerFailed(f"wrk did not finish {what} in time")
     finally:
         stop(proc)
+    if server.poll() is not None:
+        raise ServerFailed(f"exited with code {server.returncode} during {what}{log_tail(log)}")
     if proc.returncode != 0:
-        raise ServerFailed(f"wrk exited with {proc.returncode}: {err.decode(errors='replace').strip()}")
+        raise ServerFailed(f"wrk exited with {proc.returncode} in {what}: "
+                           f"{err.decode(errors='replace').strip()}{log_tail(log)}")
     return out.decode(errors="replace")
 
 
@@ -600,12 +727,12 @@ def measure(args, ctx: Ctx, server: Server, w, rnd: int) -> Run:
         wait_ready(proc, port, w, log)
         check_response(port, w)
         if args.warmup > 0:
-            run_wrk(args, args.warmup, port, w, script)
+            run_wrk(args, args.warmup, port, w, script, proc, log, "the warm-up")
         busy0, steal0 = cpu_busy_ticks(ctx.server_cpu)
         cbusy0, csteal0 = cpu_busy_ticks(ctx.client_cpu)
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         before, t0 = tree_cpu_ticks(proc.pid), time.monotonic()
-        out = run_wrk(args, args.duration, port, w, script)
+        out = run_wrk(args, args.duration, port, w, script, proc, log, "the measured run")
         after, t1 = tree_cpu_ticks(proc.pid), time.monotonic()
         # Only wrk was reaped in between, so this is wrk's own CPU time.
         ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -769,6 +896,7 @@ def write_report(args, ctx, w, rows, skipped, info, command, base: Path) -> str:
         argv = ["taskset", "-c", str(ctx.server_cpu)] + row.server.argv(ctx, PORT, w)
         shown = " ".join(shlex.quote(a) for a in argv)
         shown = shown.replace(str(ctx.tmp), "$TMP").replace(ctx.python, "python")
+        shown = shown.replace(str(HERE) + "/", "benchmarks/")
         server_cmds.append(f"- **{row.server.name}**: {row.server.note}.  \n  `{shown}`")
     md = [
         f"# Benchmark `{w.name}`",
@@ -845,7 +973,7 @@ def write_report(args, ctx, w, rows, skipped, info, command, base: Path) -> str:
         "command": command,
         "machine": info,
         "settings": {"rounds": args.rounds, "duration_s": args.duration, "warmup_s": args.warmup,
-                     "connections": args.connections, "server_cpu": ctx.server_cpu,
+                     "connections": connections(args, w), "server_cpu": ctx.server_cpu,
                      "client_cpu": ctx.client_cpu, "clk_tck": CLK_TCK},
         "versions": {r.server.name: r.version for r in rows},
         "skipped": skipped,
@@ -877,6 +1005,7 @@ def write_chart(args, w, rows, info, base: Path) -> Optional[str]:
         meds = [r.median(attr) for r in order]
         meds = [None if m is None else m * scale for m in meds]
         colors = ["#d95f02" if r.server.name == "fastwsgi" else
+                  "#fdb863" if r.server.name.startswith("fastwsgi") else
                   "#bdbdbd" if r.server.ceiling else "#1f78b4" for r in order]
         ax.barh(ys, [m or 0 for m in meds], color=colors, height=0.6)
         for y, r in zip(ys, order):
@@ -891,13 +1020,134 @@ def write_chart(args, w, rows, info, base: Path) -> Optional[str]:
     axes[0].set_yticks(ys)
     axes[0].set_yticklabels(labels, fontsize=9)
     fig.suptitle(f"{w.name}: {w.description}\nmedian of {args.rounds} round(s) × {args.duration} s, "
-                 f"wrk -t1 -c{args.connections}; server on 1 CPU; dots = single rounds\n"
+                 f"wrk -t1 -c{connections(args, w)}; server on 1 CPU; dots = single rounds\n"
                  f"{info.get('CPU', '')}, {info.get('Kernel', '')}, {info.get('Python', '')}",
                  fontsize=9)
     fig.tight_layout()
     fig.savefig(base.with_suffix(".png"), dpi=110)
     plt.close(fig)
     return None
+
+
+# ==========================================================================
+# Extras: instructions per request (instructions.py) and memory (memory.py)
+# ==========================================================================
+
+INSTRUCTION_SERVERS = ("fastwsgi", "bjoern")  # the servers instructions.py knows
+
+
+def instructions_report(args, ctx: Ctx, command: str, rows) -> int:
+    """Run instructions.py (unchanged: callgrind, hello, one keep-alive
+    connection) for fastwsgi and bjoern; write results/instructions.md."""
+    print("\n## instructions: instructions per hello request (callgrind)\n")
+    missing = [t for t in ("valgrind", "callgrind_control") if not shutil.which(t)]
+    if missing:
+        print(f"  SKIPPED: {', '.join(missing)} not found (run.sh installs valgrind with apt)")
+        return 0
+    wanted = [n for n in INSTRUCTION_SERVERS
+              if not args.servers or n in {s.name for s in args.server_list}]
+    if not wanted:
+        print(f"  SKIPPED: --servers names none of {', '.join(INSTRUCTION_SERVERS)}")
+        return 0
+    # instructions.py's default, also with --quick: with fewer requests the
+    # per-request figure of fastwsgi is inflated (500 requests gave ~51k
+    # instead of ~13.9k: some one-off cost falls into the short window).
+    requests = 2000
+    results, status = [], 0
+    for name in wanted:
+        try:
+            version = SERVERS_BY_NAME[name].probe(ctx)
+        except SkipServer as exc:
+            print(f"  {name:9} SKIPPED: {exc}")
+            results.append({"server": name, "version": None, "error": f"not measured: {exc}"})
+            continue
+        argv = ["taskset", "-c", str(ctx.server_cpu), ctx.python, str(HERE / "instructions.py"),
+                "--server", name, "--requests", str(requests)]
+        t0 = time.monotonic()
+        proc = spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=server_env())
+        try:
+            out, err = proc.communicate(timeout=900)
+        except subprocess.TimeoutExpired:
+            out, err = b"", b"timed out after 900 s"
+        finally:
+            stop(proc)
+        out, err = out.decode(errors="replace"), err.decode(errors="replace")
+        m = re.search(r"([\d.]+) instructions per request", out)
+        entry = {"server": name, "version": version, "requests": requests,
+                 "seconds": round(time.monotonic() - t0, 1), "output": out.strip()}
+        if proc.returncode == 0 and m:
+            entry["instructions_per_request"] = float(m.group(1))
+            print(f"  {name:9} {float(m.group(1)):>10,.0f} instructions/request "
+                  f"({requests} requests, {entry['seconds']:.0f} s under valgrind)")
+        else:
+            lines = [l for l in (err or out).strip().splitlines() if l.strip()]
+            entry["error"] = (f"instructions.py exited with {proc.returncode}: "
+                              + (lines[-1] if lines else "no output"))
+            print(f"  {name:9} FAILED: {entry['error']}")
+            status = 1
+        results.append(entry)
+
+    hello_rows = rows.get("hello", {})
+    lines = ["| Server | Version | Instructions per hello request | hello CPU µs/req "
+             "(wrk, this run) |", "|---|---|--:|--:|"]
+    for e in results:
+        row = hello_rows.get(e["server"])
+        cpu = row.median("cpu_us_per_req") if row is not None and row.ok_runs() else None
+        ipr = e.get("instructions_per_request")
+        lines.append(f"| {e['server']} | {e['version'] or '–'} | "
+                     + (f"{ipr:,.0f}" if ipr is not None else e.get("error", "failed"))
+                     + f" | {'%.1f' % cpu if cpu is not None else '–'} |")
+    table = "\n".join(lines)
+    info = machine_info(ctx.python)
+    base = RESULTS_DIR / ("instructions" + (f"-{args.tag}" if args.tag else ""))
+    md = [
+        "# Instructions per request (callgrind)", "", table, "",
+        "User-space instructions executed by the server process per `hello` request, "
+        "counted by valgrind's callgrind: unlike timings they are the same from run to run "
+        "whatever else the machine is doing, so a change in the request path shows as a "
+        "change in this number. Kernel work (syscalls, TCP) is not counted. The last "
+        "column is the wrk figure of the same command, where the hello workload ran.", "",
+        "## Command", "", f"`{command}`", "",
+        "## Method", "",
+        f"`benchmarks/instructions.py --server NAME --requests {requests}`: the server "
+        "(`python -m fastwsgi ... apps:hello`, `bjoern.run(apps.hello, ...)`) runs under "
+        "`valgrind --tool=callgrind --instr-atstart=no`; after 200 warm-up requests "
+        "instrumentation is switched on, 50 more requests let it settle, the counters are "
+        f"zeroed, exactly {requests} keep-alive requests are sent one at a time over one "
+        "connection, the counters are dumped and the total is divided by the request count.",
+        "", "## Machine", "",
+    ]
+    md += [f"- {k}: {v}" for k, v in info.items()]
+    md += ["", "## Output", ""]
+    for e in results:
+        md += [f"- {e['server']}: `{e.get('output') or e.get('error')}`"]
+    base.with_suffix(".md").write_text("\n".join(md) + "\n")
+    base.with_suffix(".json").write_text(json.dumps(
+        {"command": command, "machine": info, "results": results}, indent=1) + "\n")
+    print("\n" + table)
+    print(f"\nwrote {base.with_suffix('.md').relative_to(ROOT)}, "
+          f"{base.with_suffix('.json').relative_to(ROOT)}")
+    return status
+
+
+def memory_report(args, ctx: Ctx, command: str) -> int:
+    """Run memory.py (its own process: it raises RLIMIT_NOFILE and holds
+    10,000 sockets) with the same CPUs, servers and tag."""
+    argv = [ctx.python, str(HERE / "memory.py"), "--server-cpu", str(ctx.server_cpu),
+            "--client-cpu", str(ctx.client_cpu)]
+    if args.servers:
+        argv += ["--servers", args.servers]
+    if args.tag:
+        argv += ["--tag", args.tag]
+    if args.quick:
+        argv += ["--rounds", "1"]
+    sys.stdout.flush()
+    proc = spawn(argv, stdout=None, stderr=None, env=dict(os.environ, BENCH_COMMAND=command))
+    try:
+        rc = proc.wait()
+    finally:
+        stop(proc)
+    return 0 if rc == 0 else 1
 
 
 # ==========================================================================
@@ -911,7 +1161,9 @@ def parse_args(argv):
     p.add_argument("--rounds", type=int, help="interleaved rounds (default 5)")
     p.add_argument("--duration", type=int, help="seconds per measured wrk run (default 10)")
     p.add_argument("--warmup", type=int, help="seconds of wrk warm-up per run (default 2)")
-    p.add_argument("--connections", type=int, default=50, help="wrk connections (default 50)")
+    p.add_argument("--connections", type=int,
+                   help="wrk connections for every workload (default: each workload's own, "
+                        "see --list)")
     p.add_argument("--servers", help="comma-separated subset of: " + ",".join(SERVERS_BY_NAME))
     p.add_argument("--workloads", help="comma-separated subset of: "
                    + ",".join(apps.WORKLOADS_BY_NAME))
@@ -923,6 +1175,14 @@ def parse_args(argv):
     p.add_argument("--skip-install", action="store_true",
                    help="(run.sh) do not install anything first; ignored here")
     p.add_argument("--list", action="store_true", help="list servers and workloads and exit")
+    p.add_argument("--memory", action="store_true",
+                   help="also run memory.py: RSS per idle keep-alive connection "
+                        "(results/memory.md)")
+    p.add_argument("--instructions", action="store_true",
+                   help="also run instructions.py (callgrind) for fastwsgi and bjoern: "
+                        "instructions per hello request (results/instructions.md)")
+    p.add_argument("--no-wrk", action="store_true",
+                   help="skip the wrk workloads (with --memory and/or --instructions)")
     args = p.parse_args(argv)
     quick = args.quick
     args.rounds = args.rounds if args.rounds is not None else (1 if quick else 5)
@@ -930,7 +1190,8 @@ def parse_args(argv):
     args.warmup = args.warmup if args.warmup is not None else (1 if quick else 2)
     if args.tag is None and quick:
         args.tag = "quick"
-    if args.rounds < 1 or args.duration < 1 or args.warmup < 0 or args.connections < 1:
+    if (args.rounds < 1 or args.duration < 1 or args.warmup < 0
+            or (args.connections is not None and args.connections < 1)):
         p.error("--rounds, --duration, --connections must be >= 1 and --warmup >= 0")
 
     def pick(spec, table, what):
@@ -952,8 +1213,12 @@ def main(argv=None) -> int:
     if args.list:
         print("servers:  ", ", ".join(SERVERS_BY_NAME))
         for w in apps.WORKLOADS:
-            print(f"workload:  {w.name:12} {w.description}")
+            print(f"workload:  {w.name:12} -c{w.connections:<3} {w.description}")
         return 0
+    if args.no_wrk and not (args.memory or args.instructions):
+        print("error: --no-wrk leaves nothing to do (add --memory and/or --instructions)",
+              file=sys.stderr)
+        return 2
     # Ctrl-C must work even when started with SIGINT ignored (e.g. from a
     # non-interactive shell's background job): the `finally` cleans up.
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -962,7 +1227,7 @@ def main(argv=None) -> int:
     command = os.environ.get("BENCH_COMMAND") or " ".join(
         shlex.quote(a) for a in [sys.executable, str(Path(__file__))] + sys.argv[1:])
 
-    for tool in ("wrk", "taskset"):
+    for tool in ("taskset",) + (() if args.no_wrk else ("wrk",)):
         if not shutil.which(tool):
             print(f"error: `{tool}` not found (run.sh installs it with apt)", file=sys.stderr)
             return 2
@@ -981,7 +1246,14 @@ def main(argv=None) -> int:
         ctx = Ctx(python=sys.executable, tmp=Path(tmp), server_cpu=args.server_cpu,
                   client_cpu=args.client_cpu)
         try:
-            return bench(args, ctx, command)
+            status, rows = 0, {}
+            if not args.no_wrk:
+                status, rows = bench(args, ctx, command)
+            if args.instructions:
+                status = max(status, instructions_report(args, ctx, command, rows))
+            if args.memory:
+                status = max(status, memory_report(args, ctx, command))
+            return status
         except KeyboardInterrupt:
             print("\ninterrupted: stopping servers", file=sys.stderr)
             return 130
@@ -1001,10 +1273,10 @@ def bench(args, ctx: Ctx, command: str) -> int:
     for s in args.server_list:
         try:
             versions[s.name] = s.probe(ctx)
-            print(f"  {s.name:9} {versions[s.name]}")
+            print(f"  {s.name:16} {versions[s.name]}")
         except SkipServer as exc:
             skipped[s.name] = str(exc)
-            print(f"  {s.name:9} SKIPPED: {exc}")
+            print(f"  {s.name:16} SKIPPED: {exc}")
     print()
 
     # rows[workload][server]
@@ -1019,8 +1291,13 @@ def bench(args, ctx: Ctx, command: str) -> int:
             if not s.supports(w):
                 skipped_by_w[w.name][s.name] = "has no equivalent of this workload"
                 continue
+            if s.unsupported(w):
+                skipped_by_w[w.name][s.name] = s.unsupported(w)
+                continue
             rows[w.name][s.name] = Row(server=s, version=versions[s.name])
 
+    w_width = max(len(w.name) for w in args.workload_list)
+    s_width = max(len(s.name) for s in args.server_list)
     n_runs = sum(len(r) for r in rows.values()) * args.rounds
     est = n_runs * (args.duration + args.warmup + 1.5)
     print(f"{n_runs} runs, about {est / 60:.1f} min\n")
@@ -1032,7 +1309,8 @@ def bench(args, ctx: Ctx, command: str) -> int:
             for row in order[k:] + order[:k]:
                 if row.failure:
                     continue
-                tag = f"[round {rnd}/{args.rounds}] {w.name:8} {row.server.name:9}"
+                tag = (f"[round {rnd}/{args.rounds}] {w.name:{w_width}} "
+                       f"{row.server.name:{s_width}}")
                 try:
                     run = measure(args, ctx, row.server, w, rnd)
                 except ServerFailed as exc:
@@ -1069,7 +1347,7 @@ def bench(args, ctx: Ctx, command: str) -> int:
         print(f"\nwrote {base.with_suffix('.md').relative_to(ROOT)}, "
               f"{base.with_suffix('.json').relative_to(ROOT)}"
               + (f" ({note})" if note else f", {base.with_suffix('.png').relative_to(ROOT)}"))
-    return status
+    return status, rows
 
 
 if __name__ == "__main__":

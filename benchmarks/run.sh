@@ -1,15 +1,19 @@
 #!/bin/sh
 # Re-run the whole fastwsgi benchmark with one command:
 #   benchmarks/run.sh [--quick] [--rounds N] [--duration S] [--servers a,b] ...
-# 1. installs what it needs (apt: wrk, libev-dev, nginx; a venv in
-#    benchmarks/.venv with the checkout's fastwsgi and the servers of
-#    requirements.txt), printing a note for anything that fails to install;
+#   benchmarks/run.sh --memory --instructions     (+ memory and callgrind figures)
+# 1. installs what it needs (apt: wrk, libev-dev, nginx, valgrind, a C compiler;
+#    a venv in benchmarks/.venv with the checkout's fastwsgi and the servers of
+#    requirements.txt; a venv in benchmarks/.venv-fastwsgi009 with the PyPI
+#    fastwsgi 0.0.9 of requirements-fastwsgi009.txt), printing a note for
+#    anything that fails to install;
 # 2. runs run.py with that venv's Python (all arguments are passed on).
-# --skip-install skips step 1.  BENCH_PYTHON picks the interpreter for the venv.
+# --skip-install skips step 1.  BENCH_PYTHON picks the interpreter for the venvs.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 VENV="$HERE/.venv"
+VENV009="$HERE/.venv-fastwsgi009"
 PY=${BENCH_PYTHON:-python3}
 
 skip_install=0
@@ -26,6 +30,11 @@ install_apt() {
     command -v wrk >/dev/null 2>&1 || missing="$missing wrk"
     command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$missing nginx"
     dpkg -s libev-dev >/dev/null 2>&1 || missing="$missing libev-dev"
+    command -v valgrind >/dev/null 2>&1 || missing="$missing valgrind"
+    # uwsgi and fastwsgi 0.0.9 build from source: a compiler and Python.h.
+    command -v cc >/dev/null 2>&1 || missing="$missing gcc libc6-dev"
+    inc=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null)
+    [ -n "$inc" ] && [ ! -f "$inc/Python.h" ] && missing="$missing python3-dev"
     [ -z "$missing" ] && return 0
     sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"
@@ -37,21 +46,35 @@ install_apt() {
     fi
 }
 
+# pip_lines VENV REQUIREMENTS LOG: install each requirement on its own line, so
+# that one failing package (e.g. a build without a compiler) skips only itself.
+pip_lines() {
+    grep -v '^[[:space:]]*#' "$2" | grep -v '^[[:space:]]*$' |
+    while read -r req; do
+        if "$1/bin/python" -m pip install -q "$req" >>"$3" 2>&1; then
+            echo "pip: $req ok"
+        else
+            note "pip install $req failed (see ${3#$ROOT/}); that server is skipped"
+        fi
+    done
+}
+
+install_venv009() {
+    if [ ! -x "$VENV009/bin/python" ]; then
+        echo "venv: creating $VENV009 with $PY (fastwsgi 0.0.9 from PyPI)"
+        "$PY" -m venv "$VENV009" || { note "could not create $VENV009: fastwsgi-0.0.9 is skipped"; return 0; }
+    fi
+    : >"$VENV009/pip.log"
+    pip_lines "$VENV009" "$HERE/requirements-fastwsgi009.txt" "$VENV009/pip.log"
+}
+
 install_venv() {
     if [ ! -x "$VENV/bin/python" ]; then
         echo "venv: creating $VENV with $PY"
         "$PY" -m venv "$VENV" || { echo "error: could not create $VENV" >&2; exit 1; }
     fi
-    log="$VENV/pip.log"
-    : >"$log"
-    grep -v '^[[:space:]]*#' "$HERE/requirements.txt" | grep -v '^[[:space:]]*$' |
-    while read -r req; do
-        if "$VENV/bin/python" -m pip install -q "$req" >>"$log" 2>&1; then
-            echo "pip: $req ok"
-        else
-            note "pip install $req failed (see benchmarks/.venv/pip.log); that server is skipped"
-        fi
-    done
+    : >"$VENV/pip.log"
+    pip_lines "$VENV" "$HERE/requirements.txt" "$VENV/pip.log"
     if [ -f "$ROOT/setup.py" ] || [ -f "$ROOT/pyproject.toml" ]; then
         # Build from a snapshot of the work tree (uncommitted changes included)
         # so that the build leaves no build/ or *.egg-info in the checkout and
@@ -88,6 +111,7 @@ install_venv() {
 if [ "$skip_install" -eq 0 ]; then
     install_apt
     install_venv
+    install_venv009
 fi
 [ -x "$VENV/bin/python" ] || { echo "error: no venv at $VENV (run without --skip-install)" >&2; exit 1; }
 
