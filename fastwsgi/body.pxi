@@ -2,7 +2,13 @@
 # spool threshold and in an unlinked temporary file beyond it, so wsgi.input is a
 # plain file object that never blocks and a huge upload does not grow memory.
 import io
-import tempfile
+
+
+cdef object spool_file():
+    """An unlinked temporary file; tempfile is imported on first use only, so a
+    server that never spools does not carry it."""
+    import tempfile
+    return tempfile.TemporaryFile()
 
 
 cdef class BodySink:
@@ -14,14 +20,14 @@ cdef class BodySink:
     def __cinit__(self, size_t threshold, uint64_t expected):
         self.threshold = threshold
         if expected > threshold:
-            self.target = tempfile.TemporaryFile()
+            self.target = spool_file()
             self.spooled = True
         else:
             self.target = io.BytesIO()
 
     cdef int write(self, const char *data, size_t n) except -1:
         if not self.spooled and self.size + n > self.threshold:
-            spool = tempfile.TemporaryFile()
+            spool = spool_file()
             spool.write(self.target.getbuffer())
             self.target = spool
             self.spooled = True

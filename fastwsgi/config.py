@@ -15,7 +15,6 @@ Precedence: defaults < FASTWSGI_* environment variables < overrides (CLI
 arguments or run() keywords).  An empty environment variable counts as unset.
 """
 
-import difflib
 import math
 import os
 import re
@@ -399,6 +398,7 @@ class Config:
         overrides = dict(overrides or {})
         for key in overrides:
             if key not in _BY_NAME:
+                import difflib        # only for this message: keeps startup lean
                 hint = difflib.get_close_matches(str(key), list(_BY_NAME), n=1)
                 did_you_mean = " (did you mean %r?)" % hint[0] if hint else ""
                 where = "see fastwsgi --help" if origin == "cli" else (

@@ -14,13 +14,9 @@ AppLoadError with one line, e.g.
 """
 
 import ast
-import difflib
 import importlib
 import os
-import site
 import sys
-import sysconfig
-import traceback
 
 from fastwsgi.errors import AppLoadError
 
@@ -105,6 +101,9 @@ def _parse_spec(spec):
 
 
 def _library_dirs():
+    import site          # error path only: kept out of startup
+    import sysconfig
+
     dirs = set()
     paths = sysconfig.get_paths()
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
@@ -137,6 +136,8 @@ def _show_path(filename, cwd):
 def _location(exc):
     """"file.py, line 3" for the innermost frame of the user's code in the
     exception's traceback (or of any code, if no frame is the user's)."""
+    import traceback     # error path only
+
     cwd = os.path.realpath(os.getcwd())
     if isinstance(exc, SyntaxError) and exc.filename and exc.lineno:
         if not exc.filename.startswith("<"):
@@ -224,6 +225,7 @@ def load_app(spec):
             obj = getattr(obj, name)
         except AttributeError:
             if where is None:
+                import difflib    # error path only
                 close = difflib.get_close_matches(name, dir(module), n=1)
                 hint = " (did you mean %r?)" % close[0] if close else ""
                 raise AppLoadError(
