@@ -71,6 +71,7 @@ cdef class Connection:
     cdef int body_kind
     cdef uint64_t body_left                # Content-Length bytes still to read
     cdef uint64_t body_received
+    cdef size_t discarded                  # bytes drained while CLOSING
     cdef fw_chunked_t chunked
     cdef object body                       # BodySink while reading the body
     cdef str request_line                  # for the access log
@@ -119,6 +120,7 @@ cdef class Server:
     cdef TimerQueue write_timers
     cdef TimerQueue idle_timers
     cdef TimerQueue linger_timers
+    cdef list timer_queues                 # the five above, in that order
     cdef int write_timeout_ms
     cdef object access_log                 # callable or None
     cdef bytes date_header

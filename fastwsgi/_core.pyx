@@ -24,6 +24,7 @@ memory per connection stays bounded whatever the response size.
 Timeouts live in TimerQueues, one per kind of wait, each sorted by deadline.
 """
 import logging
+import os
 import sys
 
 cimport cython
@@ -179,6 +180,8 @@ cdef class Server:
         self.write_timers = TimerQueue(config.write_timeout)
         self.idle_timers = TimerQueue(config.keepalive_timeout)
         self.linger_timers = TimerQueue(LINGER_SECONDS)
+        self.timer_queues = [self.head_timers, self.body_timers, self.write_timers,
+                             self.idle_timers, self.linger_timers]
         self.write_timeout_ms = <int>(config.write_timeout * 1000) if config.write_timeout > 0 else -1
         self.graceful_timeout = config.graceful_timeout
         self.header_keys = {}
@@ -201,7 +204,7 @@ cdef class Server:
         self.accepting = True
         self.accept_resume_at = -1
         self.max_connections = config.max_connections
-        self.environ_template = make_environ_template(config, base_environ)
+        self.environ_template = make_environ_template(base_environ)
         self.pending = []
 
     def __dealloc__(self):
@@ -217,7 +220,7 @@ cdef class Server:
 
     cdef int check(self, int rc) except -1:
         if rc < 0:
-            raise OSError(-rc, "event loop: " + __import__("os").strerror(-rc))
+            raise OSError(-rc, "event loop: " + os.strerror(-rc))
         return 0
 
     @property
@@ -478,8 +481,7 @@ cdef class Server:
     cdef int next_timeout_ms(self):
         cdef double soonest = self.accept_resume_at
         cdef TimerQueue q
-        for q in (self.head_timers, self.body_timers, self.write_timers,
-                  self.idle_timers, self.linger_timers):
+        for q in self.timer_queues:
             if q.head is not None and (soonest < 0 or q.head.deadline < soonest):
                 soonest = q.head.deadline
         if soonest < 0:
@@ -490,6 +492,8 @@ cdef class Server:
 
     cdef int expire_timers(self) except -1:
         cdef Connection conn
+        cdef TimerQueue q
+        cdef int i
         if 0 <= self.accept_resume_at <= self.now:
             self.accept_resume_at = -1
             self.maybe_resume_accepting()
@@ -506,9 +510,10 @@ cdef class Server:
             send_error(self, conn, cerrors.FW_E_TIMEOUT)
             if conn.timer_queue is self.body_timers:
                 self.body_timers.unlink(conn)
-        for q in (self.write_timers, self.idle_timers, self.linger_timers):
-            while (<TimerQueue>q).head is not None and (<TimerQueue>q).head.deadline <= self.now:
-                self.close_connection((<TimerQueue>q).head)
+        for i in range(2, 5):                    # write, idle, linger: expiry just closes
+            q = <TimerQueue>self.timer_queues[i]
+            while q.head is not None and q.head.deadline <= self.now:
+                self.close_connection(q.head)
         return 0
 
 
@@ -702,8 +707,8 @@ cdef int drain_closing(Server srv, Connection conn) except -1:
     got = cio.fw_io_read(conn.fd, conn.rbuf, conn.rcap)
     if got == -EAGAIN:
         return 0
-    conn.body_received += got if got > 0 else 0
-    if got <= 0 or conn.body_received > LINGER_DISCARD:
+    conn.discarded += got if got > 0 else 0
+    if got <= 0 or conn.discarded > LINGER_DISCARD:
         srv.close_connection(conn)
     return 0
 
@@ -737,7 +742,7 @@ cdef int send_error(Server srv, Connection conn, int code) except -1:
     conn.out_off = 0
     conn.state = S_CLOSING
     conn.rpos = conn.rlen = 0
-    conn.body_received = 0
+    conn.discarded = 0
     flush_closing(srv, conn)
     return 0
 

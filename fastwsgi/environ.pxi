@@ -21,7 +21,7 @@ cdef extern from "<strings.h>" nogil:
 DEF ENVIRON_ROOM = 48                     # keys a request's environ holds before it must grow
 
 
-cdef dict make_environ_template(config, base_environ):
+cdef dict make_environ_template(base_environ):
     cdef dict env = fw_dict_presized(ENVIRON_ROOM)
     for key, value in base_environ.items():
         env[key] = value                  # not update(): it may swap in a small key table
@@ -34,6 +34,7 @@ cdef dict make_environ_template(config, base_environ):
     env.setdefault("wsgi.multiprocess", False)
     env.setdefault("wsgi.run_once", False)
     env.setdefault("SCRIPT_NAME", "")
+    env.setdefault("GATEWAY_INTERFACE", "CGI/1.1")
     # Every request sets these: holding them already makes each copy's
     # assignments replace values instead of growing the dict.
     for key in ("REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "RAW_URI", "SERVER_PROTOCOL",

@@ -233,9 +233,10 @@ cdef class Response:
         if self.status is None:
             raise WSGIAppError("start_response() was given an invalid status or headers")
         code = self.status_code
-        self.body_allowed = not (conn.is_head or code < 200 or code == 204 or code == 304)
+        bodiless_status = code < 200 or code == 204 or code == 304    # RFC 9110 §6.4.1
+        self.body_allowed = not (conn.is_head or bodiless_status)
         self.keep_alive = conn.client_keep_alive and not self.app_wants_close and not conn.server.stopping
-        if self.content_length >= 0 or code < 200 or code == 204 or code == 304:
+        if self.content_length >= 0 or bodiless_status:
             return 0
         if self.iteration_done:
             self.content_length = self.body_sent         # the whole body is known: say its length
@@ -515,7 +516,7 @@ cdef int finish_response(Server srv, Connection conn) except -1:
             srv.close_connection(conn)
             return 0
         conn.state = S_CLOSING
-        conn.body_received = 0
+        conn.discarded = 0
         return flush_closing(srv, conn)
     conn.state = S_READ_HEAD
     srv.watch(conn, cloop.FW_READABLE)

@@ -2,7 +2,6 @@
 SIGINT or SIGTERM, then close everything."""
 import logging
 import signal
-import sys
 import threading
 
 from fastwsgi import __version__
@@ -15,19 +14,12 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def base_environ(listeners):
-    """The environ keys that are the same for every request of this server."""
+    """This server's own environ keys; the core adds the PEP 3333 defaults."""
     first = listeners[0]
     return {
         "SERVER_NAME": first.server_name,
         "SERVER_PORT": first.server_port,
         "SERVER_SOFTWARE": "fastwsgi/" + __version__,
-        "GATEWAY_INTERFACE": "CGI/1.1",
-        "SCRIPT_NAME": "",
-        "wsgi.url_scheme": "http",
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
     }
 
 

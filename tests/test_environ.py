@@ -48,7 +48,12 @@ def test_required_keys_and_types(any_server):
 def test_path_info_is_percent_decoded_as_latin1(any_server, raw_path, path_info):
     env = environ_of(any_server("apps:app"), get("/environ" + raw_path))
     assert env["PATH_INFO"] == "/environ" + path_info
-    assert env["RAW_URI" if "RAW_URI" in env else "PATH_INFO"].startswith("/environ")
+
+
+def test_raw_uri_is_the_target_as_sent(srv):
+    env = environ_of(srv, get("/environ/a%20b?x=%2F"))
+    assert env["RAW_URI"] == "/environ/a%20b?x=%2F"
+    assert env["PATH_INFO"] == "/environ/a b"
 
 
 def test_query_string_is_raw(any_server):
