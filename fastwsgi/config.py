@@ -199,6 +199,29 @@ class Bool(_Type):
         return "on" if value else "off"
 
 
+class FileMode(_Type):
+    expect = "an octal file mode 0-777, e.g. 660"
+
+    def parse(self, raw):
+        # An int is taken as the mode itself (run(unix_socket_mode=0o660), as
+        # os.chmod takes it); text is octal ("660", "0660", "0o660").
+        if isinstance(raw, bool):
+            raise ValueError()
+        if isinstance(raw, int):
+            value = raw
+        else:
+            match = re.fullmatch(r"\s*(?:0o)?([0-7]+)\s*", raw) if isinstance(raw, str) else None
+            if match is None:
+                raise ValueError()
+            value = int(match.group(1), 8)
+        if not 0 <= value <= 0o777:
+            raise ValueError()
+        return value
+
+    def show(self, value):
+        return "from the umask" if value is None else "%03o" % value
+
+
 class BindList(_Type):
     expect = "bind addresses (%s)" % BIND_FORMS
     cli = "append"
@@ -261,10 +284,15 @@ OPTIONS = (
            "PORT"),
     Option("bind", BindList(), [],
            "address to listen on, repeatable: HOST:PORT, [IPV6]:PORT,"
-           " HOST (port from --port), :PORT (host from --host) or unix:PATH;"
-           " replaces --host/--port; the environment variable takes a"
+           " HOST (port from --port), :PORT (host from --host), unix:PATH or"
+           " fd://N (an inherited listening socket); replaces --host/--port and"
+           " socket activation (LISTEN_FDS); the environment variable takes a"
            " comma-separated list",
            "ADDRESS"),
+    Option("unix_socket_mode", FileMode(), None,
+           "permissions of the unix socket files --bind unix:PATH creates, in"
+           " octal (660: owner and group may connect)",
+           "MODE"),
     Option("backlog", Int(1, (1 << 31) - 1), 2048,
            "maximum number of pending connections per listening socket"
            " (the kernel may cap it, e.g. net.core.somaxconn)",

@@ -26,7 +26,7 @@ STOP_TIMEOUT = 10.0
 class ServerProcess:
     """A server running in a child process; .host/.port/.url/.pid and .stderr_text()."""
 
-    def __init__(self, argv, env=None, cwd=TESTS):
+    def __init__(self, argv, env=None, cwd=TESTS, pass_fds=()):
         self.argv = argv
         fd, self.log_path = tempfile.mkstemp(prefix="fastwsgi-test-", suffix=".log")
         self.log_file = os.fdopen(fd, "w+b")
@@ -38,7 +38,8 @@ class ServerProcess:
         full_env["PYTHONUNBUFFERED"] = "1"
         full_env.update(env)
         self.proc = subprocess.Popen(argv, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
-                                     stdout=self.log_file, stderr=subprocess.STDOUT)
+                                     stdout=self.log_file, stderr=subprocess.STDOUT,
+                                     pass_fds=pass_fds)
         self.pid = self.proc.pid
         self.host = "127.0.0.1"
         self.port = None
@@ -100,11 +101,11 @@ def server():
     """Start fastwsgi on a free port: server("apps:hello", "--access-log")."""
     started = []
 
-    def start(app_spec, *args, env=None):
+    def start(app_spec, *args, env=None, pass_fds=()):
         argv = [sys.executable, "-m", "fastwsgi", "--host", "127.0.0.1", "--port", "0", *args]
         if app_spec:
             argv.append(app_spec)
-        proc = ServerProcess(argv, env=env)
+        proc = ServerProcess(argv, env=env, pass_fds=pass_fds)
         started.append(proc)
         return proc.wait_listening()
 

@@ -277,3 +277,21 @@ def test_config_error_is_a_fastwsgi_error_and_value_error():
         make({"port": "x"})
     with pytest.raises(ValueError):
         make({"port": "x"})
+
+
+@pytest.mark.parametrize("raw, mode", [("660", 0o660), ("0600", 0o600), ("0o666", 0o666),
+                                       (" 7 ", 0o7), ("0", 0), (0o640, 0o640)])
+def test_unix_socket_mode(raw, mode):
+    assert make({"unix_socket_mode": raw}).unix_socket_mode == mode
+
+
+def test_unix_socket_mode_three_ways():
+    assert make().unix_socket_mode is None                      # the umask decides
+    assert make({}, {"FASTWSGI_UNIX_SOCKET_MODE": "640"}).unix_socket_mode == 0o640
+    assert make({"unix_socket_mode": 0o600}, origin="api").unix_socket_mode == 0o600
+
+
+@pytest.mark.parametrize("raw", ["rw", "8", "1000", "-1", "6 6", "", 0o1000, True, 6.6])
+def test_bad_unix_socket_mode(raw):
+    assert error_of({"unix_socket_mode": raw}) == (
+        "--unix-socket-mode must be an octal file mode 0-777, e.g. 660, got %r" % (raw,))
