@@ -187,6 +187,7 @@ def test_inherited_socket_not_listening(cli):
     (["--bind", "::1:8000"], "IPv6 addresses need brackets"),
     (["--host", "http://0.0.0.0"], "--host must be a host name or IP address"),
     (["--bind", "fd://three"], "the file descriptor must be a number"),
+    (["--forwarded-allow-ips", "proxy.local"], "'proxy.local' is not an IP address"),
     (["--unix-socket-mode", "u+rw"], "--unix-socket-mode must be an octal file mode 0-777"),
 ])
 def test_bad_option_value(cli, args, fragment):
