@@ -5,6 +5,7 @@ child process, waits until it logs where it listens and answers a TCP connect,
 and at teardown stops it with SIGTERM and checks it exits with status 0.
 `wsgiref_server(app_spec)` does the same with the standard library's
 wsgiref.simple_server, the reference that behaviour suites compare against.
+`nginx(upstream)` puts a real nginx in front of a server (tests/nginx.py).
 """
 import os
 import re
@@ -16,6 +17,8 @@ import tempfile
 import time
 
 import pytest
+
+from nginx import Nginx
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS = os.path.dirname(os.path.abspath(__file__))
@@ -118,6 +121,24 @@ def server():
     finally:
         for proc in started:
             proc.close()
+
+
+@pytest.fixture
+def nginx(tmp_path):
+    """Start a real nginx proxying to an upstream: nginx("127.0.0.1:PORT") or
+    nginx("unix:/path"); see tests/nginx.py. Stopped gracefully at teardown,
+    which must succeed."""
+    started = []
+
+    def start(upstream):
+        proxy = Nginx(tmp_path / ("nginx-%d" % len(started)), upstream)
+        started.append(proxy)
+        return proxy.start()
+
+    yield start
+    stopped = [(proxy, proxy.stop()) for proxy in started]
+    for proxy, code in stopped:
+        assert code == 0, "nginx exited with %s:\n%s" % (code, proxy.error_log)
 
 
 @pytest.fixture
