@@ -10,7 +10,7 @@ import socket
 import pytest
 
 from fastwsgi.proxy import TrustedProxies, parse_trusted
-from http_client import get, read_reply, request
+from http_client import get, read_reply, request, unix_request
 
 ORIGINAL = {"REMOTE_ADDR": "127.0.0.1", "REMOTE_PORT": "50000", "wsgi.url_scheme": "http"}
 
@@ -230,14 +230,6 @@ def test_malformed_headers_from_a_trusted_peer_are_ignored(server):
         assert (env["REMOTE_ADDR"], env["wsgi.url_scheme"]) == ("127.0.0.1", "http")
 
 
-def unix_environ(path, headers):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(10)
-        sock.connect(str(path))
-        sock.sendall(get("/environ", headers=headers))
-        return json.loads(read_reply(sock).body)
-
-
 @pytest.mark.parametrize("allow, trusted", [(None, True), ("10.0.0.1", True), ("", False)])
 def test_unix_socket_peers(server, tmp_path, allow, trusted):
     path = tmp_path / "proxied.sock"
@@ -245,7 +237,7 @@ def test_unix_socket_peers(server, tmp_path, allow, trusted):
     if allow is not None:
         args += ["--forwarded-allow-ips", allow]
     server("apps:app", *args)
-    env = unix_environ(path, FORWARDED_HEADERS)
+    env = json.loads(unix_request(path, get("/environ", headers=FORWARDED_HEADERS)).body)
     expected = ("203.0.113.7", "https") if trusted else ("", "http")
     assert (env["REMOTE_ADDR"], env["wsgi.url_scheme"]) == expected
 

@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 from conftest import ServerProcess
-from http_client import get, read_reply, request
+from http_client import get, request, unix_request
 
 APP = "deploy_apps:app"
 
@@ -47,14 +47,6 @@ def json_reply(server, path):
     reply = request(server, get(path))
     assert reply.status == 200, reply
     return json.loads(reply.body)
-
-
-def unix_get(path, target):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(10)
-        sock.connect(str(path))
-        sock.sendall(get(target))
-        return read_reply(sock)
 
 
 @pytest.fixture
@@ -95,7 +87,7 @@ def test_bind_inherited_fd_with_other_addresses(server, tmp_path):
         proc = server(APP, "--bind", "fd://%d" % sock.fileno(), "--bind", "unix:%s" % path,
                       pass_fds=[sock.fileno()])
     assert request(proc, get("/pid")).status == 200
-    assert unix_get(path, "/pid").status == 200
+    assert unix_request(path, get("/pid")).status == 200
 
 
 def test_socket_activation_replaces_host_and_port(activated, tmp_path):
@@ -111,7 +103,7 @@ def test_socket_activation_replaces_host_and_port(activated, tmp_path):
     # will take fds 3 and 4 for its own.
     assert json_reply(proc, "/listen-env") == {
         "LISTEN_PID": None, "LISTEN_FDS": None, "LISTEN_FDNAMES": None}
-    reply = unix_get(path, "/environ")
+    reply = unix_request(path, get("/environ"))
     assert reply.status == 200
     assert json.loads(reply.body)["REMOTE_ADDR"] == ""      # a unix socket peer
     assert path.exists()                   # not the server's file: left alone
@@ -147,4 +139,4 @@ def test_unix_socket_mode_of_a_served_socket(server, tmp_path, how):
         env = {"FASTWSGI_UNIX_SOCKET_MODE": "0o604"}
     server(APP, *args, env=env)
     assert stat.S_IMODE(os.lstat(path).st_mode) == 0o604
-    assert unix_get(path, "/pid").status == 200
+    assert unix_request(path, get("/pid")).status == 200
