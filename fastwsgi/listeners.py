@@ -374,12 +374,12 @@ def _open_unix(address, backlog, mode):
                     path=os.path.abspath(path), file_id=(st.st_dev, st.st_ino))
 
 
-def _socket_kind(mode):
+def _file_kind(mode):
     for test, name in ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a directory"),
                        (stat.S_ISFIFO, "a pipe"), (stat.S_ISCHR, "a character device")):
         if test(mode):
             return name
-    return "not a socket"
+    return "another kind of file"
 
 
 def _open_inherited(address):
@@ -394,7 +394,7 @@ def _open_inherited(address):
         ) from None
     if not stat.S_ISSOCK(st.st_mode):
         raise BindError("cannot listen on %s: it is %s, not a listening socket"
-                        % (target, _socket_kind(st.st_mode)))
+                        % (target, _file_kind(st.st_mode)))
     sock = socket.socket(fileno=fd)  # family and type are read from the socket
     families = (socket.AF_INET, socket.AF_INET6, getattr(socket, "AF_UNIX", None))
     if sock.type != socket.SOCK_STREAM or sock.family not in families:

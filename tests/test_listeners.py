@@ -446,10 +446,12 @@ def test_inherited_fd_not_open():
     assert "file descriptor %d is not open in this process" % fd in inherited_error(fd)
 
 
-@pytest.mark.parametrize("kind", ["regular file", "pipe"])
+@pytest.mark.parametrize("kind", ["regular file", "pipe", "character device"])
 def test_inherited_fd_not_a_socket(tmp_path, kind):
     if kind == "pipe":
         fd, other = os.pipe()
+    elif kind == "character device":
+        fd = other = os.open(os.devnull, os.O_RDWR)
     else:
         fd = other = os.open(str(tmp_path / "f"), os.O_CREAT | os.O_RDWR)
     try:
