@@ -57,6 +57,7 @@ cdef class Connection:
     cdef int state                         # S_* in _core.pyx
     cdef str remote_addr
     cdef str remote_port
+    cdef bint peer_trusted                 # its forwarding headers may rewrite the environ
     # read buffer: bytes [rpos, rlen) are received and not yet consumed;
     # NULL while nothing is (Server.take_rbuf / give_back_rbuf)
     cdef char *rbuf
@@ -108,6 +109,9 @@ cdef class Server:
     cdef object previous_wakeup_fd
     cdef bint closed
     cdef dict environ_template
+    cdef bint trust_all_peers              # --forwarded-allow-ips '*'
+    cdef object trusted_peers              # peer addresses, tested with `in` (fastwsgi.proxy)
+    cdef object rewrite_forwarded          # environ -> None, for trusted forwarding headers
     cdef dict header_keys                  # raw field name bytes -> environ key or None
     cdef fw_parse_limits_t limits
     cdef fw_header_t *header_slots         # scratch for the parser, max_header_count long

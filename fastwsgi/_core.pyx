@@ -40,6 +40,7 @@ from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 from posix.unistd cimport close, pipe, read, write
 
 from fastwsgi cimport cchunked, cerrors, cio, cloop, cparser
+from fastwsgi.proxy import TrustedProxies
 
 log = logging.getLogger("fastwsgi")
 
@@ -136,11 +137,11 @@ cdef class Server:
 
     Server(app, sockets, config, base_environ, access_log=None): sockets are
     listening socket.socket objects (the caller keeps ownership and closes
-    them); config carries the limits and timeouts (see fastwsgi.config);
-    base_environ holds the per-server environ keys (SERVER_NAME, SERVER_PORT,
-    wsgi.errors, ...); access_log, when not None, is called as
-    access_log(environ, request_line, status_code, body_bytes) after each
-    response.
+    them); config carries the limits, timeouts and trusted proxies (see
+    fastwsgi.config); base_environ holds the per-server environ keys
+    (SERVER_NAME, SERVER_PORT, wsgi.errors, ...); access_log, when not None,
+    is called as access_log(environ, request_line, status_code, body_bytes)
+    after each response.
     """
 
     def __cinit__(self):
@@ -205,6 +206,10 @@ cdef class Server:
         self.accept_resume_at = -1
         self.max_connections = config.max_connections
         self.environ_template = make_environ_template(base_environ)
+        proxies = TrustedProxies(config.forwarded_allow_ips)
+        self.trust_all_peers = proxies.trust_all
+        self.trusted_peers = proxies.peers
+        self.rewrite_forwarded = proxies.rewrite
         self.pending = []
 
     def __dealloc__(self):
@@ -464,6 +469,7 @@ cdef class Server:
                     self.accept_resume_at = self.now + ACCEPT_BACKOFF
                 return 0
             conn = Connection(self, fd, ip.decode("ascii"), str(port) if port else "")
+            conn.peer_trusted = self.trust_all_peers or conn.remote_addr in self.trusted_peers
             self.reserve_fd(fd)
             rc = cloop.fw_loop_add(self.loop, fd, cloop.FW_READABLE)
             if rc < 0:
