@@ -491,20 +491,31 @@ cdef int step_sendfile(Server srv, Connection conn, Response resp) except -2:
 
 
 cdef int call_app(Server srv, Connection conn) except -1:
+    """Run the app on the loop thread and send what the socket takes."""
+    if conn.timer_queue is not None:
+        conn.timer_queue.unlink(conn)                   # the app's time is not the client's
+    if not run_app(srv, conn):
+        srv.close_connection(conn)
+        return 0
+    return continue_response(srv, conn)
+
+
+cdef bint run_app(Server srv, Connection conn) except -1:
+    """Call the app for conn's request: its iterable, or a 500 in its place,
+    is then ready to send. False when the connection must be dropped instead
+    (the app failed after write() had sent part of its response)."""
     cdef Response resp = conn.spare_response
     if resp is None:
         resp = conn.spare_response = Response(conn)
     else:
         resp.reset()
     conn.response = resp
-    if conn.timer_queue is not None:
-        conn.timer_queue.unlink(conn)                   # the app's time is not the client's
     try:
         resp.result = srv.app(conn.environ, resp.start_response_method)
     except Exception:
-        return app_failed(srv, conn)
+        return answer_failure(conn)
     conn.state = S_WRITE
-    return continue_response(srv, conn)
+    return True
 
 
 cdef int fill_from_result(Response resp) except -1:
@@ -550,8 +561,17 @@ cdef int queue_list_body(Response resp, list body) except -1:
     return end_body(resp)
 
 
-cdef int continue_response(Server srv, Connection conn) except -1:
-    """Send the response as far as the socket takes it; called again on writability."""
+# What send_some() reports; 1 and -1 are what flush_out and step_sendfile say.
+cdef enum:
+    SEND_DONE = 0                         # the whole response has left
+    SEND_BLOCKED = 1                      # the socket is full: wait until it is writable
+    SEND_DROP = -1                        # client gone, or the app failed mid-stream: drop it
+    SEND_PAUSED = 2                       # CHUNKS_PER_TURN chunks left; more to send later
+
+
+cdef int send_some(Server srv, Connection conn) except -2:
+    """Send the response as far as the socket takes it, pulling up to
+    CHUNKS_PER_TURN chunks from the app; an app that fails is answered here."""
     cdef Response resp = conn.response
     cdef int rc, turns
     for turns in range(CHUNKS_PER_TURN):
@@ -560,35 +580,57 @@ cdef int continue_response(Server srv, Connection conn) except -1:
             rc = step_sendfile(srv, conn, resp)
             if rc == 0:
                 continue
-        if rc < 0:
-            srv.close_connection(conn)                 # the client went away
-            return 0
-        if rc == 1:
-            srv.watch(conn, cloop.FW_WRITABLE)
-            srv.write_timers.push(conn, srv.now)
-            return 0
+        if rc != 0:
+            return rc                                  # SEND_BLOCKED or SEND_DROP
         if resp.iteration_done:
-            return finish_response(srv, conn)
+            return SEND_DONE
         try:
             fill_from_result(resp)
         except Exception:
-            return app_failed(srv, conn)
-    srv.watch(conn, cloop.FW_WRITABLE)                 # more to send: after others had a turn
+            if not answer_failure(conn):
+                return SEND_DROP
+            resp = conn.response
+    return SEND_PAUSED
+
+
+cdef int continue_response(Server srv, Connection conn) except -1:
+    """Send the response as far as the socket takes it; called again on writability."""
+    cdef int rc = send_some(srv, conn)
+    if rc == SEND_DONE:
+        return finish_response(srv, conn)
+    if rc == SEND_DROP:
+        srv.close_connection(conn)
+        return 0
+    srv.watch(conn, cloop.FW_WRITABLE)                 # full, or more after others had a turn
     srv.write_timers.push(conn, srv.now)
     return 0
 
 
 cdef int finish_response(Server srv, Connection conn) except -1:
+    end_response(srv, conn)
+    return next_request(srv, conn)
+
+
+cdef int end_response(Server srv, Connection conn) except -1:
+    """The response has left: close the iterable, write the access log. It
+    touches only conn, so a pool thread may call it (pool.pxi)."""
     cdef Response resp = conn.response
     resp.close_result()
-    srv.requests_done += 1
     if srv.access_log is not None:
         try:
             srv.access_log(conn.environ, conn.request_line, resp.status_code, resp.body_sent)
         except Exception:
             log.exception("error writing the access log")
-    conn.response = None
     conn.environ = None
+    return 0
+
+
+cdef int next_request(Server srv, Connection conn) except -1:
+    """Count the finished response and go on with its connection: keep it
+    alive for the next request, or close it. Loop thread only."""
+    cdef Response resp = conn.response
+    conn.response = None
+    srv.requests_done += 1
     if srv.requests_limit and srv.requests_done >= srv.requests_limit:
         srv.limit_reached = True
     if not resp.keep_alive or srv.stopping:
@@ -609,9 +651,11 @@ cdef int finish_response(Server srv, Connection conn) except -1:
     return 0
 
 
-cdef int app_failed(Server srv, Connection conn) except -1:
-    """The app raised (or broke PEP 3333): log it, answer 500 if nothing was
-    sent yet, else close the connection. The server keeps serving."""
+cdef bint answer_failure(Connection conn) except -1:
+    """The app raised (or broke PEP 3333): log it and close its iterable, then
+    queue a 500 in place of its response if nothing was sent yet. False when
+    something was: only dropping the connection can tell the client then.
+    Call it while the exception is being handled; it touches only conn."""
     cdef Response resp = conn.response
     cdef Response failure
     env = conn.environ or {}
@@ -619,8 +663,7 @@ cdef int app_failed(Server srv, Connection conn) except -1:
                   env.get("REQUEST_METHOD", "?"), env.get("RAW_URI", "?"))
     resp.close_result()
     if resp.head_sent:
-        srv.close_connection(conn)
-        return 0
+        return False
     body = b"Internal Server Error\n"
     failure = Response(conn)
     failure.started = True
@@ -634,7 +677,7 @@ cdef int app_failed(Server srv, Connection conn) except -1:
     queue_body(failure, body)
     end_body(failure)
     conn.state = S_WRITE
-    return continue_response(srv, conn)
+    return True
 
 
 # -- the Date header (RFC 9110 §6.6.1), formatted once a second ------------------
