@@ -20,6 +20,16 @@ cdef class TimerQueue:
     cdef void unlink(self, Connection conn)
 
 
+cdef class RequestPool:
+    # The threads of --threads N (pool.pxi), started on first use.
+    cdef int size
+    cdef object jobs                       # queue.SimpleQueue of Connections; None stops a thread
+    cdef list threads
+
+    cdef int submit(self, Connection conn) except -1
+    cdef void stop(self)
+
+
 cdef class Response:
     cdef Connection conn
     cdef object status                     # bytes "200 OK" once start_response validated it
@@ -81,7 +91,10 @@ cdef class Connection:
     cdef Response spare_response           # reused by each request on this connection
     cdef list out                          # bytes queued for the socket
     cdef size_t out_off                    # bytes of out[0] already sent
-    cdef unsigned watching                 # FW_READABLE / FW_WRITABLE we asked for
+    cdef unsigned watching                 # FW_READABLE / FW_WRITABLE we asked for, or UNREGISTERED
+    # --threads (pool.pxi)
+    cdef bint pooled                       # a pool thread has it: the loop leaves it alone
+    cdef bint orphaned                     # Server.close() gave up on it: its thread closes the fd
     # timers
     cdef TimerQueue timer_queue
     cdef Connection timer_prev
@@ -135,6 +148,8 @@ cdef class Server:
     cdef long long requests_done
     cdef long long requests_limit          # stop after this many (handle_request); 0 = no limit
     cdef list pending                      # connections with buffered requests to go on with
+    cdef RequestPool pool                  # --threads N > 1; None: apps run on the loop thread
+    cdef list completed                    # connections pool threads handed back
 
     cdef int check(self, int rc) except -1
     cdef int run_pending(self) except -1
@@ -155,5 +170,6 @@ cdef class Server:
     cdef int next_timeout_ms(self)
     cdef void watch(self, Connection conn, unsigned mask)
     cdef void close_connection(self, Connection conn)
+    cdef void orphan(self, Connection conn)
     cdef int take_rbuf(self, Connection conn) except -1
     cdef void give_back_rbuf(self, Connection conn)

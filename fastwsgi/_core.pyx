@@ -21,6 +21,10 @@ from it, which bounds what a pipelining client can make us buffer. The response
 iterable is pulled one chunk at a time, only when the previous one has left, so
 memory per connection stays bounded whatever the response size.
 
+With --threads N (N > 1) a connection whose request is fully read goes to a
+pool thread instead, which runs the app and sends the response while the loop
+serves the others; the loop takes the connection back after it (pool.pxi).
+
 Timeouts live in TimerQueues, one per kind of wait, each sorted by deadline.
 """
 import logging
@@ -67,10 +71,12 @@ DEF ACCEPT_BACKOFF = 0.1                  # seconds accepting pauses after EMFIL
 DEF PIPELINE_BATCH = 32                   # pipelined requests answered before yielding
 DEF LINGER_SECONDS = 2.0                  # how long an error answer waits for the client
 DEF LINGER_DISCARD = 1048576              # bytes drained from a client we are closing
+DEF UNREGISTERED = 0x100                  # conn.watching: the fd is not in the loop (pooled)
 
 include "body.pxi"
 include "environ.pxi"
 include "response.pxi"
+include "pool.pxi"
 
 
 cdef class TimerQueue:
@@ -142,8 +148,8 @@ cdef class Server:
 
     Server(app, sockets, config, base_environ, access_log=None): sockets are
     listening socket.socket objects (the caller keeps ownership and closes
-    them); config carries the limits, timeouts and trusted proxies (see
-    fastwsgi.config); base_environ holds the per-server environ keys
+    them); config carries the limits, timeouts, trusted proxies and the
+    number of threads that run requests (see fastwsgi.config); base_environ holds the per-server environ keys
     (SERVER_NAME, SERVER_PORT, wsgi.errors, ...); access_log, when not None,
     is called as access_log(environ, request_line, status_code, body_bytes)
     after each response.
@@ -210,12 +216,15 @@ cdef class Server:
         self.accepting = True
         self.accept_resume_at = -1
         self.max_connections = config.max_connections
-        self.environ_template = make_environ_template(base_environ)
+        self.environ_template = make_environ_template(base_environ, config.threads > 1)
         proxies = TrustedProxies(config.forwarded_allow_ips)
         self.trust_all_peers = proxies.trust_all
         self.trusted_peers = proxies.peers
         self.rewrite_forwarded = proxies.rewrite
         self.pending = []
+        self.completed = []
+        if config.threads > 1:
+            self.pool = RequestPool(config.threads)
 
     def __dealloc__(self):
         if self.loop != NULL:
@@ -363,7 +372,13 @@ cdef class Server:
         self.closed = True
         for entry in list(self.by_fd):
             if type(entry) is Connection:
-                self.close_connection(entry)
+                if (<Connection>entry).pooled:
+                    self.orphan(entry)
+                else:
+                    self.close_connection(entry)
+        self.completed = []                       # closed above with the others
+        if self.pool is not None:
+            self.pool.stop()
         for fd in self.listener_fds:
             cloop.fw_loop_delete(self.loop, fd)
             self.by_fd[fd] = None
@@ -401,6 +416,8 @@ cdef class Server:
         if fd == self.wake_r:
             while read(self.wake_r, drain, sizeof(drain)) > 0:
                 pass
+            if self.completed:
+                take_back_pooled(self)
             PyErr_CheckSignals()
             return 0
         if fd >= len(self.by_fd):
@@ -507,8 +524,11 @@ cdef class Server:
 
     cdef void watch(self, Connection conn, unsigned mask):
         if conn.watching != mask and conn.state != S_CLOSED:
+            if conn.watching == UNREGISTERED:
+                cloop.fw_loop_add(self.loop, conn.fd, mask)    # back from a pool thread
+            else:
+                cloop.fw_loop_modify(self.loop, conn.fd, mask)
             conn.watching = mask
-            cloop.fw_loop_modify(self.loop, conn.fd, mask)
 
     cdef void close_connection(self, Connection conn):
         if conn.state == S_CLOSED:
@@ -527,6 +547,15 @@ cdef class Server:
             self.by_fd[conn.fd] = None
             self.open_connections -= 1
             self.maybe_resume_accepting()
+
+    cdef void orphan(self, Connection conn):
+        """close() of a connection a pool thread still has: shut its socket
+        down now, forget it, and leave closing the fd to the thread (pool.pxi)."""
+        conn.orphaned = True
+        shutdown(conn.fd, SHUT_RDWR)
+        self.give_back_rbuf(conn)
+        self.by_fd[conn.fd] = None
+        self.open_connections -= 1
 
     # -- timeouts ----------------------------------------------------------------
 
@@ -641,6 +670,8 @@ cdef int process_input(Server srv, Connection conn) except -1:
             if not receive_body(srv, conn):
                 return 0
         if conn.state == S_IN_APP:
+            if srv.pool is not None:
+                return hand_off(srv, conn)        # the rest of the buffer waits for its return
             call_app(srv, conn)
             answered += 1
             if answered >= PIPELINE_BATCH and conn.state == S_READ_HEAD and conn.rlen > conn.rpos:
@@ -818,6 +849,7 @@ cdef int flush_closing(Server srv, Connection conn) except -1:
 cdef extern from "<sys/socket.h>" nogil:
     int shutdown(int fd, int how)
     enum: SHUT_WR
+    enum: SHUT_RDWR
 
 
 cdef void shutdown_write(int fd):

@@ -327,6 +327,13 @@ OPTIONS = (
     Option("access_log", Bool(), False,
            "log one line per request (--no-access-log turns it off)",
            None),
+    Option("threads", Int(1), 1,
+           "threads that run requests, for apps that block on I/O: with N > 1"
+           " a pool of N threads calls the app while the event loop serves"
+           " other connections; with 1 the app runs on the loop, fastest for"
+           " quick apps, but one slow request holds its worker process while"
+           " it runs",
+           "N"),
     Option("max_connections", Int(1), 10000,
            "most client connections served at once; further ones wait in the"
            " listen backlog until one closes",

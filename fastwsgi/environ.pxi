@@ -21,7 +21,7 @@ cdef extern from "<strings.h>" nogil:
 DEF ENVIRON_ROOM = 48                     # keys a request's environ holds before it must grow
 
 
-cdef dict make_environ_template(base_environ):
+cdef dict make_environ_template(base_environ, bint multithread):
     cdef dict env = fw_dict_presized(ENVIRON_ROOM)
     for key, value in base_environ.items():
         env[key] = value                  # not update(): it may swap in a small key table
@@ -30,7 +30,7 @@ cdef dict make_environ_template(base_environ):
     env["wsgi.file_wrapper"] = FileWrapper
     env.setdefault("wsgi.url_scheme", "http")
     env.setdefault("wsgi.errors", sys.stderr)
-    env.setdefault("wsgi.multithread", False)
+    env["wsgi.multithread"] = multithread   # --threads: a fact of this server
     env.setdefault("wsgi.multiprocess", False)
     env.setdefault("wsgi.run_once", False)
     env.setdefault("SCRIPT_NAME", "")

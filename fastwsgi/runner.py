@@ -52,9 +52,9 @@ def serve(app, config, listeners):
     if threading.current_thread() is threading.main_thread():
         for signum in STOP_SIGNALS:
             previous[signum] = signal.signal(signum, lambda signum, frame: server.stop())
-    log.info("fastwsgi %s listening on %s (1 process, %s loop)", __version__,
+    log.info("fastwsgi %s listening on %s (1 process, %d thread%s, %s loop)", __version__,
              ", ".join("http://" + l.display if l.kind != "unix" else l.display for l in listeners),
-             server.backend)
+             config.threads, "" if config.threads == 1 else "s", server.backend)
     try:
         server.serve()
     except KeyboardInterrupt:
