@@ -14,6 +14,9 @@ from wsgiref.validate import validator
 # Counts of close() calls on the iterables handed out, per tag; read by /closes.
 CLOSES = {}
 CLOSES_LOCK = threading.Lock()
+# Requests sleeping in /slow right now; read by /slow-running.
+SLOW_RUNNING = [0]
+SLOW_LOCK = threading.Lock()
 
 
 def hello(environ, start_response):
@@ -206,9 +209,20 @@ def app(environ, start_response):
         start_response("200 OK", [])
         return environ["wsgi.file_wrapper"](io.BytesIO(b"from a BytesIO"), 4)
     if path == "/slow":
-        time.sleep(float(q.get("s", "0.2")))
+        with SLOW_LOCK:
+            SLOW_RUNNING[0] += 1
+        environ["wsgi.errors"].write("slow: sleeping %s s\n" % q.get("s", "0.2"))
+        environ["wsgi.errors"].flush()
+        try:
+            time.sleep(float(q.get("s", "0.2")))
+        finally:
+            with SLOW_LOCK:
+                SLOW_RUNNING[0] -= 1
         start_response("200 OK", [("Content-Length", "4")])
         return [b"slow"]
+    if path == "/slow-running":
+        with SLOW_LOCK:
+            return _json(start_response, {"running": SLOW_RUNNING[0]})
     if path == "/log-error":
         environ["wsgi.errors"].write(q.get("text", "") + "\n")
         environ["wsgi.errors"].flush()

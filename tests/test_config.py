@@ -331,3 +331,16 @@ def test_bad_forwarded_allow_ips(raw, bad):
         "FASTWSGI_FORWARDED_ALLOW_IPS: %r is not" % bad)
     assert error_of({"forwarded_allow_ips": [1]}, origin="api").startswith(
         "forwarded_allow_ips: 1 is not a string")
+
+
+def test_threads_three_ways():
+    assert make().threads == 1                                  # inline: the app runs on the loop
+    assert make({"threads": "8"}).threads == 8
+    assert make({}, {"FASTWSGI_THREADS": "4"}).threads == 4
+    assert make({"threads": 2}, {"FASTWSGI_THREADS": "4"}, origin="api").threads == 2
+
+
+@pytest.mark.parametrize("raw", ["0", "-2", "many", "1.5", True])
+def test_bad_threads(raw):
+    assert error_of({"threads": raw}) == "--threads must be an integer >= 1, got %r" % (raw,)
+    assert error_of({"threads": raw}, origin="api").startswith("threads must be an integer >= 1")
