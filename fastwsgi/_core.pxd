@@ -103,6 +103,7 @@ cdef class Server:
     cdef int wake_r                        # self-pipe: stop() and signals wake the loop
     cdef int wake_w
     cdef bint stopping                     # stop() was called: drain, then return
+    cdef double drain_until                # the drain's deadline; -1 = no drain begun
     cdef bint limit_reached                # serve(max_requests=N) has answered N
     cdef double graceful_timeout
     cdef object previous_wakeup_fd

@@ -209,6 +209,7 @@ cdef class Server:
             self.check(cloop.fw_loop_add(self.loop, fd, cloop.FW_READABLE))
         self.accepting = True
         self.accept_resume_at = -1
+        self.drain_until = -1
         self.max_connections = config.max_connections
         self.environ_template = make_environ_template(base_environ)
         proxies = TrustedProxies(config.forwarded_allow_ips)
@@ -248,20 +249,32 @@ cdef class Server:
         return self.open_connections
 
     def stop(self):
-        """Ask serve() to return. Safe from any thread and from signal handlers."""
+        """Ask serve() to drain and return. Safe from any thread and from
+        signal handlers."""
         self.stopping = True
         if self.wake_w >= 0:
             write(self.wake_w, b"x", 1)
 
-    def serve(self, timeout=None, max_requests=0):
+    @property
+    def draining(self):
+        """True from stop() until a serve() call has finished the drain it
+        asks for: a drain cut short by max_seconds, max_requests or timeout
+        goes on in the next serve() call."""
+        return self.stopping
+
+    def serve(self, timeout=None, max_requests=0, max_seconds=None):
         """Run the loop until stop(), or until max_requests responses are done
-        (0: no limit), or until timeout seconds pass with nothing to do.
+        (0: no limit), or until timeout seconds pass with nothing to do, or
+        once max_seconds have passed however busy it is (the loop checks
+        between events: an app call that blocks holds it).
         After stop() it stops accepting, closes idle connections and finishes
         the requests in flight (for up to graceful_timeout seconds) first.
         Returns the number of responses completed."""
         cdef int n, i, wait_ms
         cdef double give_up = -1
-        cdef double drain_until = -1
+        cdef double slice_end = -1
+        cdef double until
+        cdef bint drained = False
         cdef long long done_before = self.requests_done
         if self.closed:
             raise ValueError("the server is closed")
@@ -269,18 +282,22 @@ cdef class Server:
         self.limit_reached = False
         if timeout is not None:
             give_up = monotonic() + timeout
+        if max_seconds is not None:
+            slice_end = monotonic() + max_seconds
         self.install_wakeup_fd()
         try:
             while not self.limit_reached:
                 if self.stopping:
-                    if drain_until < 0:
-                        drain_until = self.now + self.graceful_timeout
+                    if self.drain_until < 0:
+                        self.drain_until = self.now + self.graceful_timeout
                         self.begin_drain()
-                    if self.now >= drain_until or not self.has_busy_connections():
+                    if self.now >= self.drain_until or not self.has_busy_connections():
+                        drained = True
                         break
                 wait_ms = 0 if self.pending else self.next_timeout_ms()
-                if give_up >= 0:
-                    left = <int>((give_up - monotonic()) * 1000)
+                until = give_up if slice_end < 0 or 0 <= give_up < slice_end else slice_end
+                if until >= 0:
+                    left = <int>((until - monotonic()) * 1000)
                     if left <= 0:
                         break
                     if wait_ms < 0 or left < wait_ms:
@@ -303,8 +320,9 @@ cdef class Server:
                 if give_up >= 0 and n > 0:
                     give_up = monotonic() + timeout   # the timeout is for idleness
         finally:
-            self.stopping = False                     # a stop() ends one serve() call
-            if drain_until >= 0:
+            if drained:                               # a stop() ends with its drain
+                self.stopping = False
+                self.drain_until = -1
                 self.end_drain()
             self.restore_wakeup_fd()
         return self.requests_done - done_before
