@@ -329,14 +329,21 @@ cdef class Server:
 
     cdef int begin_drain(self) except -1:
         """Stop accepting and drop idle keep-alive connections; requests in
-        flight go on (their responses say Connection: close)."""
+        flight go on (their responses say Connection: close), and so do new
+        connections whose first request has not arrived yet (the client had
+        no sign of the stop, and head_timeout bounds the wait) and requests
+        already received on an idle connection."""
         cdef Connection conn
         self.set_accepting(False)
         for entry in list(self.by_fd):
             if type(entry) is Connection:
                 conn = <Connection>entry
-                if conn.state == S_READ_HEAD and conn.rlen == conn.rpos:
-                    self.close_connection(conn)
+                if conn.state == S_READ_HEAD and conn.timer_queue is self.idle_timers:
+                    # A request may wait unread in the socket: closing would
+                    # reset it, so read first and serve what came.
+                    on_readable(self, conn)
+                    if conn.state == S_READ_HEAD and conn.timer_queue is self.idle_timers:
+                        self.close_connection(conn)
         return 0
 
     cdef int end_drain(self) except -1:
@@ -352,8 +359,8 @@ cdef class Server:
             conn = <Connection>entry
             if conn.state == S_READ_BODY or conn.state == S_IN_APP or conn.state == S_WRITE:
                 return True
-            if conn.state == S_READ_HEAD and conn.rlen > conn.rpos:
-                return True
+            if conn.state == S_READ_HEAD and conn.timer_queue is not self.idle_timers:
+                return True                     # a request begun, or a new connection's first
         return False
 
     cdef install_wakeup_fd(self):
