@@ -4,6 +4,7 @@ fastwsgi.gunicorn.Worker. Every answer names the worker process that gave it.
     /pid                      "pid=N"
     /slow?seconds=S&mark=P    creates the file P once the app runs, sleeps S seconds
     /upload                   the size of the request body
+    /peer                     REMOTE_ADDR and wsgi.url_scheme
     /crash                    raises (a 500, logged to gunicorn's error log)
 """
 import os
@@ -21,6 +22,8 @@ def app(environ, start_response):
         time.sleep(float(query.get("seconds", "1")))
     elif path == "/upload":
         text += " size=%d" % len(environ["wsgi.input"].read())
+    elif path == "/peer":
+        text += " remote=%s scheme=%s" % (environ["REMOTE_ADDR"], environ["wsgi.url_scheme"])
     elif path == "/crash":
         raise RuntimeError("the app failed on purpose")
     body = text.encode()

@@ -25,13 +25,17 @@ def gunicorn(tmp_path):
     gunicorn("-w", "2"); stopped with SIGTERM at teardown, which must succeed."""
     started = []
 
-    def start(*args, app="gunicorn_app:app", env=None):
+    def start(*args, app="gunicorn_app:app", env=None, port=0):
         argv = [sys.executable, "-m", "gunicorn", "-k", "fastwsgi.gunicorn.Worker",
-                "-b", "127.0.0.1:0", *args, app]
+                "-b", "127.0.0.1:%d" % port, *args, app]
         # gunicorn >= 25 opens a control socket in $XDG_RUNTIME_DIR: one per test.
         proc = ServerProcess(argv, env={"XDG_RUNTIME_DIR": str(tmp_path), **(env or {})})
         started.append(proc)
-        return proc.wait_listening(r"Listening at: http://127\.0\.0\.1:(\d+)")
+        if port == 0:
+            return proc.wait_listening(r"Listening at: http://127\.0\.0\.1:(\d+)")
+        proc.port = port           # the workers bind it themselves (--reuse-port)
+        wait_for(lambda: connects(proc), "a worker listening on port %d" % port)
+        return proc
 
     yield start
     try:
@@ -42,6 +46,21 @@ def gunicorn(tmp_path):
     finally:
         for proc in started:
             proc.close()
+
+
+def connects(proc):
+    try:
+        socket.create_connection((proc.host, proc.port), timeout=TIMEOUT).close()
+        return True
+    except ConnectionRefusedError:
+        assert proc.proc.poll() is None, proc.stderr_text()
+        return False
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def workers(arbiter):
@@ -123,6 +142,15 @@ def test_both_workers_serve(gunicorn):
         return seen == pids
     wait_for(both_answered, "answers from both workers %s (got %s)" % (sorted(pids), seen))
     assert "Using worker: fastwsgi.gunicorn.Worker" in arbiter.stderr_text()
+
+
+@pytest.mark.parametrize("option", ["--preload", "--reuse-port"])
+def test_preloaded_app_and_a_socket_per_worker(gunicorn, option):
+    arbiter = gunicorn("-w", "2", option, port=free_port())
+    pids = wait_workers(arbiter, 2)
+    seen = set()
+    wait_for(lambda: seen.add(get(arbiter)[1]) or seen == pids,
+             "answers from both workers %s (got %s)" % (sorted(pids), seen))
 
 
 def test_hup_replaces_the_workers_without_a_failed_request(gunicorn):
@@ -253,6 +281,20 @@ def test_gunicorn_limits_reach_the_core(gunicorn):
         headers = b"".join(b"X-H%d: v\r\n" % i for i in range(6))
         sock.sendall(b"GET /pid HTTP/1.1\r\nHost: t\r\n" + headers + b"\r\n")
         assert sock.recv(65536).startswith(b"HTTP/1.1 431 ")
+
+
+@pytest.mark.parametrize("allowed, remote, scheme", [
+    (None, "203.0.113.7", "https"),            # gunicorn's default trusts 127.0.0.1
+    ("", "127.0.0.1", "http"),                 # nobody trusted
+], ids=["default", "none"])
+def test_forwarded_allow_ips_setting(gunicorn, allowed, remote, scheme):
+    arbiter = gunicorn(*(["--forwarded-allow-ips", allowed] if allowed is not None else []))
+    conn = http.client.HTTPConnection(arbiter.host, arbiter.port, timeout=TIMEOUT)
+    conn.request("GET", "/peer", headers={"X-Forwarded-For": "203.0.113.7",
+                                          "X-Forwarded-Proto": "https"})
+    text = conn.getresponse().read().decode()
+    conn.close()
+    assert text.endswith(" remote=%s scheme=%s" % (remote, scheme))
 
 
 def test_keep_alive_setting_closes_idle_connections(gunicorn):
