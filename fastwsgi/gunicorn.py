@@ -26,8 +26,10 @@ from types import SimpleNamespace
 from gunicorn.glogging import Logger
 from gunicorn.workers.base import Worker as BaseWorker
 
+from fastwsgi._core import Server
 from fastwsgi.config import Config
 from fastwsgi.errors import FastWSGIError
+from fastwsgi.runner import base_environ
 
 __all__ = ["Worker", "fastwsgi_config"]
 
@@ -68,9 +70,12 @@ class Worker(BaseWorker):
             raise RuntimeError("fastwsgi.gunicorn.Worker does not serve TLS: drop --certfile/"
                                "--keyfile and terminate TLS in a proxy in front (nginx)")
         try:
-            fastwsgi_config(cfg)
+            config = fastwsgi_config(cfg)
         except FastWSGIError as exc:
             raise RuntimeError("fastwsgi.gunicorn.Worker: %s" % exc) from None
+        for name in config.unknown_env:
+            log.warning("fastwsgi.gunicorn.Worker: ignoring %s: no such option"
+                        " (see fastwsgi --help)", name)
         if cfg.threads > 1:
             log.warning("fastwsgi.gunicorn.Worker runs the app on its event loop's thread;"
                         " --threads %d is ignored (use more workers)", cfg.threads)
@@ -84,9 +89,6 @@ class Worker(BaseWorker):
         super().init_process()      # loads the app, then calls run()
 
     def run(self):
-        from fastwsgi._core import Server
-        from fastwsgi.runner import base_environ
-
         app, access_log = self.wsgi, None
         if wants_access_calls(self.log):
             app, access_log = timed(app), self.log_access

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import ServerProcess
+from conftest import ServerProcess, stop_all
 
 DEADLINE = 30.0          # generous: gunicorn boots workers one by one on a busy machine
 TIMEOUT = 20.0
@@ -33,19 +33,12 @@ def gunicorn(tmp_path):
         started.append(proc)
         if port == 0:
             return proc.wait_listening(r"Listening at: http://127\.0\.0\.1:(\d+)")
-        proc.port = port           # the workers bind it themselves (--reuse-port)
+        proc.port = port           # its log may be elsewhere, the workers may bind it (--reuse-port)
         wait_for(lambda: connects(proc), "a worker listening on port %d" % port)
         return proc
 
     yield start
-    try:
-        for proc in started:
-            if proc.proc.poll() is None:
-                code = proc.stop()
-                assert code == 0, "gunicorn exited with %s on SIGTERM:\n%s" % (code, proc.stderr_text())
-    finally:
-        for proc in started:
-            proc.close()
+    stop_all(started, "gunicorn")
 
 
 def connects(proc):
@@ -330,22 +323,42 @@ def test_access_log_in_gunicorns_format(gunicorn):
     assert 200000 <= int(line[len(prefix):]) < 20000000      # microseconds: the app slept 0.2 s
 
 
-def test_app_errors_go_to_gunicorns_error_log(gunicorn):
-    arbiter = gunicorn()
+def test_app_errors_go_to_gunicorns_error_log(gunicorn, tmp_path):
+    error_log = tmp_path / "error.log"
+    arbiter = gunicorn("--error-logfile", str(error_log), port=free_port())
     assert get(arbiter, "/crash")[0] == 500
-    wait_for(lambda: "the app failed on purpose" in arbiter.stderr_text(), "the traceback")
-    assert "error in the WSGI app while serving GET /crash" in arbiter.stderr_text()
+    wait_for(lambda: "the app failed on purpose" in error_log.read_text(), "the traceback")
+    assert "[ERROR] error in the WSGI app while serving GET /crash" in error_log.read_text()
+    assert "the app failed on purpose" not in arbiter.stderr_text()
+
+
+def start_failing(tmp_path, *args, env=None):
+    """Run gunicorn that must refuse to start; returns its output."""
+    proc = ServerProcess([sys.executable, "-m", "gunicorn", "-k", "fastwsgi.gunicorn.Worker",
+                          "-b", "127.0.0.1:0", *args, "gunicorn_app:app"],
+                         env={"XDG_RUNTIME_DIR": str(tmp_path), **(env or {})})
+    try:
+        assert proc.proc.wait(TIMEOUT) != 0
+        return proc.stderr_text()
+    finally:
+        proc.close()
 
 
 def test_tls_settings_are_refused_in_one_line(tmp_path):
     cert = tmp_path / "cert.pem"
     cert.write_text("not used")
-    proc = ServerProcess([sys.executable, "-m", "gunicorn", "-k", "fastwsgi.gunicorn.Worker",
-                          "-b", "127.0.0.1:0", "--certfile", str(cert), "--keyfile", str(cert),
-                          "gunicorn_app:app"], env={"XDG_RUNTIME_DIR": str(tmp_path)})
-    try:
-        assert proc.proc.wait(TIMEOUT) != 0
-        assert "does not serve TLS" in proc.stderr_text()
-        assert "Traceback" not in proc.stderr_text()
-    finally:
-        proc.close()
+    output = start_failing(tmp_path, "--certfile", str(cert), "--keyfile", str(cert))
+    assert "Error: fastwsgi.gunicorn.Worker does not serve TLS" in output
+    assert "Traceback" not in output
+
+
+def test_a_bad_fastwsgi_variable_is_refused_in_one_line(tmp_path):
+    output = start_failing(tmp_path, env={"FASTWSGI_MAX_BODY_SIZE": "lots"})
+    assert "Error: fastwsgi.gunicorn.Worker: FASTWSGI_MAX_BODY_SIZE must be a size" in output
+    assert "Traceback" not in output
+
+
+def test_an_unknown_fastwsgi_variable_is_warned_about(gunicorn):
+    arbiter = gunicorn(env={"FASTWSGI_MAX_BODDY_SIZE": "1k"})
+    assert get(arbiter)[0] == 200
+    assert "ignoring FASTWSGI_MAX_BODDY_SIZE: no such option" in arbiter.stderr_text()
