@@ -125,6 +125,19 @@ def test_factory_raises(cli, tmp_path):
                    "RuntimeError: missing DATABASE_URL", "factory.py, line 2")
 
 
+@pytest.mark.parametrize("spec, fragment", [
+    ("nosuchmodule:app", "no module named 'nosuchmodule'"),
+    ("broken:app", "importing 'broken' failed: NameError: name 'y' is not defined (broken.py, line 3)"),
+])
+def test_app_that_does_not_load_in_the_workers(cli, tmp_path, spec, fragment):
+    # The master does not import the app: its first workers do, and their
+    # error is the one line, as without workers.
+    write(tmp_path, "broken.py", "import os\n\nx = y + 1\n")
+    result = cli("--workers", "2", "--port", "0", spec)
+    assert result.returncode == 2
+    one_line_error(result, fragment)
+
+
 def test_app_from_env_var(cli, tmp_path):
     one_line_error(cli(env={"FASTWSGI_APP": "nosuchmodule"}), "no module named 'nosuchmodule'")
 
@@ -166,6 +179,10 @@ def test_unix_socket_over_a_regular_file(cli, tmp_path):
     (["--keepalive-timeout", "0"], "--keepalive-timeout must be a number of seconds > 0"),
     (["--bind", "::1:8000"], "IPv6 addresses need brackets"),
     (["--host", "http://0.0.0.0"], "--host must be a host name or IP address"),
+    (["--workers", "0"], "--workers must be an integer >= 1 or auto, got '0'"),
+    (["--max-requests", "x"], "--max-requests must be an integer >= 0, got 'x'"),
+    (["--user", "no-such-user-qq"], "--user must be a user name or id that exists"),
+    (["--group", "no-such-group-qq"], "--group must be a group name or id that exists"),
 ])
 def test_bad_option_value(cli, args, fragment):
     result = cli(*args)
@@ -178,6 +195,7 @@ def test_bad_option_value(cli, args, fragment):
     ({"FASTWSGI_ACCESS_LOG": "maybe"}, "FASTWSGI_ACCESS_LOG must be a boolean"),
     ({"FASTWSGI_BIND": "x:y"}, "FASTWSGI_BIND: invalid bind address 'x:y'"),
     ({"FASTWSGI_MAX_HEAD_BYTES": "big"}, "FASTWSGI_MAX_HEAD_BYTES must be a size"),
+    ({"FASTWSGI_WORKERS": "many"}, "FASTWSGI_WORKERS must be an integer >= 1 or auto"),
 ])
 def test_bad_env_value(cli, env, fragment):
     one_line_error(cli(env=env), fragment)
