@@ -369,8 +369,8 @@ OPTIONS = (
            " shared",
            None),
     Option("max_requests", Int(0), 0,
-           "a worker that has answered this many requests stops accepting,"
-           " finishes what it has and is replaced by a fresh one; 0 never",
+           "replace a worker by a fresh one once it has answered this many"
+           " requests (it serves on until its successor is ready); 0 never",
            "N"),
     Option("max_requests_jitter", Int(0), 0,
            "add a random 0 to N to --max-requests for each worker, so workers"

@@ -44,7 +44,7 @@ import threading
 import time
 
 from fastwsgi import privileges
-from fastwsgi.errors import AppLoadError, FastWSGIError
+from fastwsgi.errors import AppLoadError, ConfigError, FastWSGIError
 from fastwsgi.listeners import close_listeners, open_listeners, reuse_port_copies
 from fastwsgi.pidfile import pid_file
 
@@ -90,6 +90,10 @@ def run_master(config, load, announce=None):
     gone.  announce() is called once, when the first worker is ready.
     Raises FastWSGIError (one line) for a user error, AppLoadError when the
     first workers cannot load the app."""
+    if threading.current_thread() is not threading.main_thread():
+        raise ConfigError("a master process (for workers, max_requests, reload, user or"
+                          " group) runs its signal handling in the main thread; call"
+                          " run() from there")
     privileges.check_switch(config)
     listeners = open_listeners(config, reserve_tcp=config.reuse_port)
     try:
@@ -135,6 +139,8 @@ def _stamp(path):
 
 
 class Master:
+    """The supervising loop: signals, worker messages and exits, timers."""
+
     def __init__(self, config, load, listeners, announce):
         self.config = config
         self.load = load
@@ -281,7 +287,10 @@ class Master:
 
     def stop_worker(self, worker, signum):
         worker.leaving = True
-        grace = self.config.graceful_timeout + KILL_MARGIN if signum == signal.SIGTERM else QUIT_TIMEOUT
+        if signum == signal.SIGTERM:
+            grace = self.config.graceful_timeout + KILL_MARGIN
+        else:
+            grace = QUIT_TIMEOUT
         deadline = time.monotonic() + grace
         worker.kill_at = deadline if worker.kill_at is None else min(worker.kill_at, deadline)
         try:

@@ -127,7 +127,8 @@ def test_factory_raises(cli, tmp_path):
 
 @pytest.mark.parametrize("spec, fragment", [
     ("nosuchmodule:app", "no module named 'nosuchmodule'"),
-    ("broken:app", "importing 'broken' failed: NameError: name 'y' is not defined (broken.py, line 3)"),
+    ("broken:app", "importing 'broken' failed: NameError: name 'y' is not defined"
+                   " (broken.py, line 3)"),
 ])
 def test_app_that_does_not_load_in_the_workers(cli, tmp_path, spec, fragment):
     # The master does not import the app: its first workers do, and their

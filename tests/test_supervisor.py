@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -15,7 +16,7 @@ import time
 import pytest
 
 from conftest import TESTS, ServerProcess
-from http_client import get, request
+from http_client import get, read_reply, request
 
 APP = "supervisor_app:app"
 DEADLINE = 30.0        # for anything that involves starting processes on a busy machine
@@ -69,6 +70,15 @@ def wait_for(what, condition, timeout=DEADLINE):
         time.sleep(0.05)
 
 
+def wait_workers(pid, count, other_than=()):
+    """The master's children once there are `count` of them, none of them
+    in other_than (an earlier generation, a killed worker)."""
+    def check():
+        now = children(pid)
+        return len(now) == count and not now & set(other_than) and now
+    return wait_for("%d workers" % count, check)
+
+
 def listening_sockets(port):
     """How many TCP sockets listen on port (IPv4), from /proc/net/tcp."""
     count = 0
@@ -96,7 +106,7 @@ def served_pid(srv):
 def start(server, *args, workers=2, env=None, app=APP):
     """A master with `workers` workers, each of them serving."""
     srv = server(app, "--workers", str(workers), *args, env=env)
-    wait_for("%d workers" % workers, lambda: len(children(srv.pid)) == workers)
+    wait_workers(srv.pid, workers)
     return srv
 
 
@@ -185,15 +195,34 @@ def test_reuse_port_lets_single_processes_share_a_port(server):
         assert served_pid(second) == second.pid
 
 
+def test_reuse_port_keeps_unix_sockets_shared(server, tmp_path):
+    path = str(tmp_path / "app.sock")
+    srv = start(server, "--reuse-port", "--bind", "127.0.0.1:0", "--bind", "unix:" + path,
+                workers=2)
+    assert listening_sockets(srv.port) == 2
+    seen = set()
+    for _ in range(200):
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(15)
+            sock.connect(path)
+            sock.sendall(get("/pid"))
+            seen.add(int(read_reply(sock).body))
+        if len(seen) == 2:
+            break
+    assert seen == children(srv.pid)
+    assert srv.stop() == 0
+    assert not os.path.exists(path)        # removed by the master, not by a worker
+
+
 def test_workers_from_the_environment(server):
     srv = server(APP, env={"FASTWSGI_WORKERS": "2"})
-    wait_for("2 workers", lambda: len(children(srv.pid)) == 2)
+    wait_workers(srv.pid, 2)
 
 
 def test_workers_auto_is_one_per_cpu(server):
     srv = server(APP, "--workers", "auto")
     cpus = os.cpu_count()
-    wait_for("%d workers" % cpus, lambda: len(children(srv.pid)) == cpus)
+    wait_workers(srv.pid, cpus)
     assert "(%d worker" % cpus in srv.stderr_text()
 
 
@@ -223,7 +252,7 @@ def run_script(tmp_path, form, **options):
 def test_run_with_workers_returns_in_the_master_only(tmp_path):
     proc = run_script(tmp_path, "callable", workers=2)
     try:
-        workers = wait_for("2 workers", lambda: len(children(proc.pid)) == 2 and children(proc.pid))
+        workers = wait_workers(proc.pid, 2)
         assert served_pid(proc) in workers
         assert proc.stop() == 0
         assert proc.stderr_text().count("run() returned in") == 1
@@ -237,7 +266,7 @@ def test_run_takes_the_process_options_as_keywords(tmp_path):
     proc = run_script(tmp_path, "callable", workers=2, reuse_port=True, pid=str(pid_path),
                       user="nobody", group="nogroup")
     try:
-        workers = wait_for("2 workers", lambda: len(children(proc.pid)) == 2 and children(proc.pid))
+        workers = wait_workers(proc.pid, 2)
         assert listening_sockets(proc.port) == 2
         assert pid_path.read_text() == "%d\n" % proc.pid
         assert {uid_of(pid) for pid in workers} == {65534}
@@ -250,7 +279,7 @@ def test_run_takes_the_process_options_as_keywords(tmp_path):
 def test_run_recycles_with_max_requests(tmp_path):
     proc = run_script(tmp_path, "callable", max_requests=1)    # one worker, under a master
     try:
-        wait_for("1 worker", lambda: len(children(proc.pid)) == 1)
+        wait_workers(proc.pid, 1)
         seen = set()
         wait_for("3 recycled workers", lambda: seen.add(served_pid(proc)) or len(seen) >= 3)
         assert proc.stop() == 0
@@ -261,11 +290,30 @@ def test_run_recycles_with_max_requests(tmp_path):
 def test_run_reloads_an_import_string(tmp_path):
     proc = run_script(tmp_path, "import string", reload=True)
     try:
-        worker, = wait_for("1 worker", lambda: len(children(proc.pid)) == 1 and children(proc.pid))
+        worker, = wait_workers(proc.pid, 1)
         assert served_pid(proc) == worker
         assert proc.stop() == 0
     finally:
         proc.close()
+
+
+def test_run_with_workers_outside_the_main_thread_is_refused():
+    code = textwrap.dedent("""
+        import threading
+        import fastwsgi
+
+        def serve():
+            try:
+                fastwsgi.run(lambda e, s: [], port=0, workers=2)
+            except ValueError as exc:
+                print("ConfigError:", exc)
+
+        thread = threading.Thread(target=serve)
+        thread.start()
+        thread.join()
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "ConfigError: a master process (for workers," in out.stdout, out
 
 
 def test_run_refuses_reload_of_a_callable():
@@ -288,8 +336,7 @@ def test_killed_worker_is_replaced(server):
     before = children(srv.pid)
     victim = min(before)
     os.kill(victim, signal.SIGKILL)
-    after = wait_for("a replacement", lambda: (lambda now: len(now) == 2 and victim not in now
-                                                and now)(children(srv.pid)))
+    after = wait_workers(srv.pid, 2, other_than={victim})
     assert len(after - before) == 1
     for _ in range(20):
         assert served_pid(srv) in after
@@ -329,9 +376,7 @@ def test_app_failing_at_start_backs_off(server, tmp_path):
     assert len(children(srv.pid) - {survivor}) <= 1          # one start at a time
     assert served_pid(srv) == survivor                       # the other worker serves on
     broken.unlink()
-    replacement = wait_for("a replacement", lambda: (children(srv.pid) - {survivor, victim})
-                           if len(children(srv.pid)) == 2 else None)
-    pid, = replacement
+    pid, = wait_workers(srv.pid, 2, other_than={victim}) - {survivor}
     wait_for("it to start", lambda: "worker %d started" % pid in srv.stderr_text())
 
 
@@ -401,8 +446,7 @@ def test_hup_starts_new_workers_with_the_changed_app(server, tmp_path):
     assert fetch(srv).startswith(b"first ")
     write_app(tmp_path / "versioned.py", "second version")
     srv.proc.send_signal(signal.SIGHUP)
-    new = wait_for("a new generation", lambda: (lambda now: len(now) == 2 and not now & old
-                                                and now)(children(srv.pid)))
+    new = wait_workers(srv.pid, 2, other_than=old)
     for _ in range(10):
         version, pid = fetch(srv).rsplit(b" ", 1)
         assert version == b"second version" and int(pid) in new
@@ -428,11 +472,11 @@ def test_hup_with_a_broken_app_keeps_the_old_workers(server, tmp_path):
 def test_ttin_and_ttou_change_the_number_of_workers(server):
     srv = start(server, workers=2)
     srv.proc.send_signal(signal.SIGTTIN)
-    wait_for("3 workers", lambda: len(children(srv.pid)) == 3)
+    wait_workers(srv.pid, 3)
     for _ in range(3):
         srv.proc.send_signal(signal.SIGTTOU)
         time.sleep(0.2)
-    wait_for("1 worker", lambda: len(children(srv.pid)) == 1)
+    wait_workers(srv.pid, 1)
     time.sleep(1.0)                  # and it stays one: never below
     worker, = children(srv.pid)
     assert served_pid(srv) == worker
@@ -478,7 +522,7 @@ def test_max_requests_recycles_workers(server, jitter):
 
 def test_max_requests_with_one_worker_runs_a_master(server):
     srv = server(APP, "--max-requests", "100")
-    wait_for("1 worker", lambda: len(children(srv.pid)) == 1)
+    wait_workers(srv.pid, 1)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -530,7 +574,7 @@ def test_user_and_group_apply_to_the_workers(server):
 @pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
 def test_user_alone_takes_its_own_group(server):
     srv = server(APP, env={"FASTWSGI_USER": "nobody"})    # one worker, under a master
-    wait_for("1 worker", lambda: len(children(srv.pid)) == 1)
+    wait_workers(srv.pid, 1)
     assert fetch(srv, "/ids") == b"65534 65534"
 
 
@@ -649,8 +693,7 @@ def test_hup_and_term_under_steady_load_fail_no_request(server, tmp_path, mode):
         old = children(srv.pid)
         seen_pids |= old
         srv.proc.send_signal(signal.SIGHUP)
-        new = wait_for("the new generation", lambda: (lambda now: len(now) == 2 and not now & old
-                                                      and now)(children(srv.pid)))
+        new = wait_workers(srv.pid, 2, other_than=old)
         seen_pids |= new
         served_by_then = total()
         wait_for("load on the new workers", lambda: total() >= served_by_then + 100)
