@@ -40,6 +40,7 @@ from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 from posix.unistd cimport close, pipe, read, write
 
 from fastwsgi cimport cchunked, cerrors, cio, cloop, cparser
+from fastwsgi.proxy import TrustedProxies
 
 log = logging.getLogger("fastwsgi")
 
@@ -54,7 +55,8 @@ cdef enum:
 
 DEF MAX_EVENTS = 256
 DEF READ_CHUNK = 65536                    # bytes asked of one recv while reading a body
-DEF INITIAL_RBUF = 8192                   # a fresh connection's read buffer
+DEF INITIAL_RBUF = 8192                   # a read buffer as first taken
+DEF SPARE_RBUFS = 64                      # idle read buffers the server keeps for reuse
 DEF ACCEPT_BATCH = 64                     # accepts per readiness event, then others get a turn
 DEF ACCEPT_BACKOFF = 0.1                  # seconds accepting pauses after EMFILE
 DEF PIPELINE_BATCH = 32                   # pipelined requests answered before yielding
@@ -108,10 +110,6 @@ cdef class Connection:
         self.remote_addr = remote_addr
         self.remote_port = remote_port
         self.state = S_READ_HEAD
-        self.rbuf = <char *>malloc(INITIAL_RBUF)
-        if self.rbuf == NULL:
-            raise MemoryError()
-        self.rcap = INITIAL_RBUF
         self.out = []
 
     def __dealloc__(self):
@@ -139,11 +137,11 @@ cdef class Server:
 
     Server(app, sockets, config, base_environ, access_log=None): sockets are
     listening socket.socket objects (the caller keeps ownership and closes
-    them); config carries the limits and timeouts (see fastwsgi.config);
-    base_environ holds the per-server environ keys (SERVER_NAME, SERVER_PORT,
-    wsgi.errors, ...); access_log, when not None, is called as
-    access_log(environ, request_line, status_code, body_bytes) after each
-    response.
+    them); config carries the limits, timeouts and trusted proxies (see
+    fastwsgi.config); base_environ holds the per-server environ keys
+    (SERVER_NAME, SERVER_PORT, wsgi.errors, ...); access_log, when not None,
+    is called as access_log(environ, request_line, status_code, body_bytes)
+    after each response.
     """
 
     def __cinit__(self):
@@ -169,7 +167,9 @@ cdef class Server:
         self.header_slots = <cparser.fw_header_t *>malloc(
             (config.max_header_count + 1) * sizeof(cparser.fw_header_t))
         self.path_scratch = <char *>malloc(config.max_request_line + 1)
-        if self.events == NULL or self.header_slots == NULL or self.path_scratch == NULL:
+        self.spare_rbufs = <char **>malloc(SPARE_RBUFS * sizeof(char *))
+        if (self.events == NULL or self.header_slots == NULL or self.path_scratch == NULL
+                or self.spare_rbufs == NULL):
             raise MemoryError()
         self.max_body_size = config.max_body_size
         self.spool_threshold = config.spool_threshold
@@ -197,6 +197,7 @@ cdef class Server:
         for sock in self.listeners:
             fd = sock.fileno()
             sock.setblocking(False)
+            self.check(cio.fw_io_prepare_listener(fd))
             self.listener_fds.add(fd)
             self.reserve_fd(fd)
             self.by_fd[fd] = LISTENER
@@ -205,6 +206,10 @@ cdef class Server:
         self.accept_resume_at = -1
         self.max_connections = config.max_connections
         self.environ_template = make_environ_template(base_environ)
+        proxies = TrustedProxies(config.forwarded_allow_ips)
+        self.trust_all_peers = proxies.trust_all
+        self.trusted_peers = proxies.peers
+        self.rewrite_forwarded = proxies.rewrite
         self.pending = []
 
     def __dealloc__(self):
@@ -213,6 +218,11 @@ cdef class Server:
         free(self.events)
         free(self.header_slots)
         free(self.path_scratch)
+        if self.spare_rbufs != NULL:
+            while self.spare_rbuf_count:
+                self.spare_rbuf_count -= 1
+                free(self.spare_rbufs[self.spare_rbuf_count])
+            free(self.spare_rbufs)
         if self.wake_r >= 0:
             close(self.wake_r)
         if self.wake_w >= 0:
@@ -376,6 +386,8 @@ cdef class Server:
         for conn in ready:
             if conn.state == S_READ_HEAD:
                 process_input(self, conn)
+            if conn.rpos == conn.rlen:
+                self.give_back_rbuf(conn)
         return 0
 
     cdef void update_clock(self):
@@ -415,7 +427,40 @@ cdef class Server:
                 flush_closing(self, conn)
         if events & cloop.FW_READABLE and conn.state != S_CLOSED:
             on_readable(self, conn)
+        if conn.rpos == conn.rlen:
+            self.give_back_rbuf(conn)
         return 0
+
+    # -- read buffers ------------------------------------------------------------
+    # A connection holds a read buffer only while it holds unconsumed bytes (a
+    # partial head or body, pipelined requests). Idle keep-alive connections,
+    # the most numerous kind, hold none, and churned connections reuse spare
+    # buffers instead of calling malloc and free.
+
+    cdef int take_rbuf(self, Connection conn) except -1:
+        if conn.rbuf != NULL:
+            return 0
+        if self.spare_rbuf_count:
+            self.spare_rbuf_count -= 1
+            conn.rbuf = self.spare_rbufs[self.spare_rbuf_count]
+        else:
+            conn.rbuf = <char *>malloc(INITIAL_RBUF)
+            if conn.rbuf == NULL:
+                raise MemoryError()
+        conn.rcap = INITIAL_RBUF
+        return 0
+
+    cdef void give_back_rbuf(self, Connection conn):
+        """Drop conn's buffer, and whatever it still holds."""
+        if conn.rbuf == NULL:
+            return
+        if conn.rcap == INITIAL_RBUF and self.spare_rbuf_count < SPARE_RBUFS:
+            self.spare_rbufs[self.spare_rbuf_count] = conn.rbuf
+            self.spare_rbuf_count += 1
+        else:
+            free(conn.rbuf)                     # grown for a big head or body: not kept
+        conn.rbuf = NULL
+        conn.rcap = conn.rlen = conn.rpos = conn.parsed_upto = 0
 
     cdef int accept_all(self, int lfd) except -1:
         cdef char ip[64]
@@ -436,6 +481,7 @@ cdef class Server:
                     self.accept_resume_at = self.now + ACCEPT_BACKOFF
                 return 0
             conn = Connection(self, fd, ip.decode("ascii"), str(port) if port else "")
+            conn.peer_trusted = self.trust_all_peers or conn.remote_addr in self.trusted_peers
             self.reserve_fd(fd)
             rc = cloop.fw_loop_add(self.loop, fd, cloop.FW_READABLE)
             if rc < 0:
@@ -489,6 +535,7 @@ cdef class Server:
             conn.spare_response.release()
             conn.spare_response = None
         conn.out = []
+        self.give_back_rbuf(conn)
         cloop.fw_loop_close(self.loop, conn.fd)
         if conn.fd < len(self.by_fd) and self.by_fd[conn.fd] is conn:
             self.by_fd[conn.fd] = None
@@ -546,6 +593,7 @@ cdef int on_readable(Server srv, Connection conn) except -1:
         return drain_closing(srv, conn)
     if conn.state != S_READ_HEAD and conn.state != S_READ_BODY:
         return 0
+    srv.take_rbuf(conn)
     if conn.rpos == conn.rlen:
         conn.rpos = conn.rlen = 0
         conn.parsed_upto = 0
@@ -723,6 +771,7 @@ cdef int drain_closing(Server srv, Connection conn) except -1:
     """After an error answer: read and drop what the client still sends, so our
     close does not turn into a reset that destroys the answer in flight."""
     cdef ssize_t got
+    srv.take_rbuf(conn)
     got = cio.fw_io_read(conn.fd, conn.rbuf, conn.rcap)
     if got == -EAGAIN:
         return 0
