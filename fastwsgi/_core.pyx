@@ -313,8 +313,9 @@ cdef class Server:
     cdef int begin_drain(self) except -1:
         """Stop accepting and drop idle keep-alive connections; requests in
         flight go on (their responses say Connection: close), and so do new
-        connections whose first request has not arrived yet: the client had
-        no sign of the stop, and head_timeout bounds the wait."""
+        connections whose first request has not arrived yet (the client had
+        no sign of the stop, and head_timeout bounds the wait) and requests
+        already received on an idle connection."""
         cdef Connection conn
         self.set_accepting(False)
         if self.release_listeners:
@@ -328,7 +329,11 @@ cdef class Server:
             if type(entry) is Connection:
                 conn = <Connection>entry
                 if conn.state == S_READ_HEAD and conn.timer_queue is self.idle_timers:
-                    self.close_connection(conn)
+                    # A request may wait unread in the socket: closing would
+                    # reset it, so read first and serve what came.
+                    on_readable(self, conn)
+                    if conn.state == S_READ_HEAD and conn.timer_queue is self.idle_timers:
+                        self.close_connection(conn)
         return 0
 
     cdef int end_drain(self) except -1:
