@@ -24,7 +24,7 @@ cdef class Response:
     cdef Connection conn
     cdef object status                     # bytes "200 OK" once start_response validated it
     cdef int status_code
-    cdef list headers                      # [(name bytes, value bytes)] as the app gave them
+    cdef list headers                      # checked (name, value) strs, and lines we add as bytes
     cdef long long content_length          # from the app's Content-Length, -1 if none
     cdef bint app_wants_close              # app sent Connection: close
     cdef bint started                      # start_response was called
@@ -45,7 +45,6 @@ cdef class Response:
     cdef void reset(self)
     cdef void release(self)
     cdef list check_headers(self, headers)
-    cdef object check_header(self, item)
     cdef int finalize_head(self) except -1
     cdef bytes build_head(self)
     cdef void close_result(self)

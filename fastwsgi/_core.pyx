@@ -53,6 +53,11 @@ cdef enum:
     S_CLOSING = 4
     S_CLOSED = 5
 
+cdef extern from "Python.h":
+    # PyList_SetSlice with no items: deletes list[low:high]
+    int list_delete_front "PyList_SetSlice"(object lst, Py_ssize_t low, Py_ssize_t high,
+                                            void *no_items) except -1
+
 DEF MAX_EVENTS = 256
 DEF READ_CHUNK = 65536                    # bytes asked of one recv while reading a body
 DEF INITIAL_RBUF = 8192                   # a read buffer as first taken
@@ -848,6 +853,7 @@ cdef int flush_out(Server srv, Connection conn) except -2:
     -1 when the peer is gone."""
     cdef cio.iovec iov[16]
     cdef int n
+    cdef Py_ssize_t done
     cdef ssize_t sent
     cdef bytes chunk
     cdef Py_ssize_t size
@@ -869,16 +875,18 @@ cdef int flush_out(Server srv, Connection conn) except -2:
             return 1
         if sent < 0:
             return -1
-        # drop what left
+        # drop what left: whole chunks in one slice deletion, then a partial one
+        done = 0
         while sent > 0:
-            size = PyBytes_GET_SIZE(<bytes>conn.out[0]) - conn.out_off
+            size = PyBytes_GET_SIZE(<bytes>conn.out[done]) - conn.out_off
             if sent >= size:
                 sent -= size
-                del conn.out[0]
+                done += 1
                 conn.out_off = 0
             else:
                 conn.out_off += sent
                 sent = 0
+        list_delete_front(conn.out, 0, done, NULL)   # no slice object, unlike del out[:done]
     return 0
 
 

@@ -95,7 +95,10 @@ cdef dict build_environ(Server srv, Connection conn, cparser.fw_request_t *req, 
     cdef PyObject *found
     cdef bint trusted = conn.peer_trusted
     cdef bint forwarded = False               # a trusted peer sent a forwarding header
-    env["REQUEST_METHOD"] = PyUnicode_DecodeLatin1(buf + req.method.off, req.method.len, NULL)
+    if req.method.len == 3 and memcmp(buf + req.method.off, b"GET", 3) == 0:
+        env["REQUEST_METHOD"] = "GET"       # most requests: no new str for it
+    else:
+        env["REQUEST_METHOD"] = PyUnicode_DecodeLatin1(buf + req.method.off, req.method.len, NULL)
     if req.path.len == 0:
         env["PATH_INFO"] = "/" if req.flags & cparser.FW_REQ_ABSOLUTE_FORM else ""
     else:
