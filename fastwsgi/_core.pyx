@@ -248,9 +248,14 @@ cdef class Server:
         """Client connections open now."""
         return self.open_connections
 
-    def stop(self):
+    def stop(self, close_listeners=False):
         """Ask serve() to drain and return. Safe from any thread and from
-        signal handlers."""
+        signal handlers. With close_listeners the listening sockets are closed
+        as the drain begins, so the kernel queues no more connections for this
+        server (on an SO_REUSEPORT address the other sockets get them); it
+        never accepts again."""
+        if close_listeners:
+            self.release_listeners = True
         self.stopping = True
         if self.wake_w >= 0:
             write(self.wake_w, b"x", 1)
@@ -335,6 +340,13 @@ cdef class Server:
         already received on an idle connection."""
         cdef Connection conn
         self.set_accepting(False)
+        if self.release_listeners:
+            for fd in list(self.listener_fds):
+                self.accept_all(fd)     # closing would reset what waits in the queue
+            self.forget_listeners()
+            for sock in self.listeners:
+                sock.close()
+            self.listeners = []
         for entry in list(self.by_fd):
             if type(entry) is Connection:
                 conn = <Connection>entry
@@ -389,10 +401,7 @@ cdef class Server:
         for entry in list(self.by_fd):
             if type(entry) is Connection:
                 self.close_connection(entry)
-        for fd in self.listener_fds:
-            cloop.fw_loop_delete(self.loop, fd)
-            self.by_fd[fd] = None
-        self.listener_fds.clear()
+        self.forget_listeners()
         self.listeners = []
 
     # -- clock and Date --------------------------------------------------------
@@ -524,6 +533,13 @@ cdef class Server:
         self.accepting = on
         for fd in self.listener_fds:
             cloop.fw_loop_modify(self.loop, fd, cloop.FW_READABLE if on else 0)
+
+    cdef void forget_listeners(self):
+        """Take the listening sockets out of the loop for good."""
+        for fd in self.listener_fds:
+            cloop.fw_loop_delete(self.loop, fd)
+            self.by_fd[fd] = None
+        self.listener_fds.clear()
 
     cdef void maybe_resume_accepting(self):
         if (not self.accepting and not self.stopping and self.accept_resume_at < 0
