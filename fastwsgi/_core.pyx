@@ -249,11 +249,11 @@ cdef class Server:
         return self.open_connections
 
     def stop(self, close_listeners=False):
-        """Ask serve() to drain and return. Safe from any thread and from
-        signal handlers. With close_listeners the listening sockets are closed
-        as the drain begins, so the kernel queues no more connections for this
-        server (on an SO_REUSEPORT address the other sockets get them); it
-        never accepts again."""
+        """Ask serve() to return. Safe from any thread and from signal handlers.
+        With close_listeners the listening sockets are closed as the drain
+        begins, so the kernel queues no more connections for this server (on
+        an SO_REUSEPORT address the other sockets get them); it never accepts
+        again."""
         if close_listeners:
             self.release_listeners = True
         self.stopping = True
