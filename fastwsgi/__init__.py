@@ -24,9 +24,10 @@ def run(app=None, host=None, port=None, *, wsgi_app=None, loglevel=None, workers
     variables fill in what is not given. The fastwsgi 0.0.9 calling convention
     run(wsgi_app=app, host=..., port=..., loglevel=N) works too.
     """
+    from fastwsgi.accesslog import open_access_log
     from fastwsgi.config import Config
     from fastwsgi.errors import ConfigError
-    from fastwsgi.listeners import open_listeners
+    from fastwsgi.listeners import close_listeners, open_listeners
     import logging
 
     from fastwsgi.cli import setup_logging
@@ -47,4 +48,12 @@ def run(app=None, host=None, port=None, *, wsgi_app=None, loglevel=None, workers
     config = Config.from_sources(options, origin="api")
     if not logging.getLogger().handlers and not logging.getLogger("fastwsgi").handlers:
         setup_logging(config.log_level)    # the app set up no logging: ours goes to stderr
-    serve(app, config, open_listeners(config))
+    listeners = open_listeners(config)
+    access_log = None
+    try:
+        access_log = open_access_log(config)
+        serve(app, config, listeners, access_log)
+    finally:
+        close_listeners(listeners)      # no-op when serve() closed them
+        if access_log is not None:
+            access_log.close()

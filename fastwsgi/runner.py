@@ -5,7 +5,7 @@ import signal
 import threading
 
 from fastwsgi import __version__
-from fastwsgi.accesslog import log_access
+from fastwsgi.accesslog import compile_format
 from fastwsgi.listeners import close_listeners
 
 log = logging.getLogger("fastwsgi")
@@ -36,15 +36,19 @@ def raise_fd_limit(wanted):
         pass
 
 
-def serve(app, config, listeners):
-    """Serve app on listeners until SIGINT/SIGTERM (or KeyboardInterrupt); the
-    listeners are closed on the way out."""
-    from fastwsgi._core import Server
+def serve(app, config, listeners, access_log=None):
+    """Serve app on listeners until SIGINT/SIGTERM (or KeyboardInterrupt),
+    writing the access log to access_log (a fastwsgi.accesslog.Destination,
+    which stays the caller's to close) if given; the listeners are closed on
+    the way out."""
+    from fastwsgi._core import AccessLog, Server
 
     raise_fd_limit(config.max_connections + 64)
     try:
+        if access_log is not None:
+            access_log = AccessLog(access_log.fd, compile_format(config.access_log_format))
         server = Server(app, [l.sock for l in listeners], config, base_environ(listeners),
-                        log_access if config.access_log else None)
+                        access_log)
     except BaseException:
         close_listeners(listeners)
         raise

@@ -1,0 +1,407 @@
+# The access log. fastwsgi/accesslog.py compiles the format once; here each
+# finished response is rendered by it straight into a C buffer, and the buffer
+# leaves with one write(2) per turn of the event loop (sooner once it holds
+# FLUSH_BYTES). Under load a turn answers many requests, so the writes get
+# fewer per request the busier the server is, and no line waits longer than a
+# turn. No logging.Logger call per request: that alone costs more than serving it.
+import binascii
+
+from cpython.dict cimport PyDict_GetItemWithError
+from cpython.unicode cimport (PyUnicode_1BYTE_DATA, PyUnicode_1BYTE_KIND, PyUnicode_GET_LENGTH,
+                              PyUnicode_KIND)
+from libc.errno cimport errno
+from libc.stdio cimport snprintf
+from posix.stat cimport S_ISFIFO, S_ISSOCK, fstat, struct_stat
+from posix.unistd cimport getpid
+
+DEF FLUSH_BYTES = 65536                   # a buffer this full is written at once
+DEF PIPE_ATOMIC = 4096                    # PIPE_BUF: larger pipe writes may interleave
+DEF STALL_MS = 1000                       # how long a full pipe may hold the loop up
+
+# Atoms (fastwsgi/accesslog.py names them the way gunicorn does).
+cdef enum:
+    A_TEXT, A_REMOTE_ADDR, A_DASH, A_USER, A_TIME, A_REQUEST_LINE, A_METHOD, A_PATH
+    A_QUERY, A_PROTOCOL, A_STATUS, A_BYTES, A_BYTES_CLF, A_REFERER, A_USER_AGENT
+    A_SECONDS, A_MILLISECONDS, A_MICROSECONDS, A_DECIMAL_SECONDS, A_PID
+    A_REQUEST_HEADER, A_RESPONSE_HEADER, A_ENVIRON
+
+cdef dict ATOM_CODES = {
+    "text": A_TEXT, "h": A_REMOTE_ADDR, "l": A_DASH, "u": A_USER, "t": A_TIME,
+    "r": A_REQUEST_LINE, "m": A_METHOD, "U": A_PATH, "q": A_QUERY, "H": A_PROTOCOL,
+    "s": A_STATUS, "B": A_BYTES, "b": A_BYTES_CLF, "f": A_REFERER, "a": A_USER_AGENT,
+    "T": A_SECONDS, "M": A_MILLISECONDS, "D": A_MICROSECONDS, "L": A_DECIMAL_SECONDS,
+    "p": A_PID, "i": A_REQUEST_HEADER, "o": A_RESPONSE_HEADER, "e": A_ENVIRON,
+}
+
+# Bytes written as \xHH, nginx's rule: '"', '\', control characters and all
+# from 0x7f up. A client's bytes can then neither end a quoted field nor a line.
+cdef unsigned char ESCAPED[256]
+cdef int _byte
+for _byte in range(256):
+    ESCAPED[_byte] = _byte < 0x20 or _byte >= 0x7f or _byte == 0x22 or _byte == 0x5c
+cdef const char *HEX_DIGITS = b"0123456789ABCDEF"
+
+
+cdef inline object environ_value(dict env, str key):
+    # A str key's hash cannot fail, so NULL only means missing (and unlike
+    # PyDict_GetItem this does not save and restore the error state each time).
+    cdef PyObject *found = PyDict_GetItemWithError(env, key)
+    return <object>found if found != NULL else None
+
+
+cdef object basic_auth_user(str authorization):
+    """The user name of Basic credentials (RFC 7617), or None."""
+    if authorization[:6].lower() != "basic ":
+        return None
+    try:
+        decoded = binascii.a2b_base64(authorization[6:].strip().encode("latin-1"))
+    except (binascii.Error, UnicodeEncodeError):
+        return None
+    return decoded.partition(b":")[0].decode("latin-1")
+
+
+@cython.final                             # direct calls to its cdef methods, no vtable
+cdef class AccessLog:
+    """AccessLog(fd, atoms): writes one line per response to fd.
+
+    atoms is fastwsgi.accesslog.compile_format()'s tuple. Lines collect in a
+    buffer until flush(), which the server calls after every turn of its loop;
+    close() flushes and stops writing (fd stays the caller's to close)."""
+    cdef int fd
+    cdef size_t write_limit               # 0, or PIPE_ATOMIC for a pipe or socket
+    cdef char *buf
+    cdef size_t length
+    cdef size_t capacity
+    cdef int *codes
+    cdef Py_ssize_t count
+    cdef list args                        # per atom: literal bytes, key, header name
+    cdef bint timed                       # the format holds a request time
+    cdef long time_second                 # the second time_text shows
+    cdef char time_text[48]
+    cdef int time_length
+    cdef bytes pid
+    cdef bint failing                     # the last write failed (warned once)
+
+    def __cinit__(self):
+        self.fd = -1
+
+    def __init__(self, int fd, atoms):
+        cdef struct_stat st
+        cdef Py_ssize_t i
+        self.fd = fd
+        if fstat(fd, &st) == 0 and (S_ISFIFO(st.st_mode) or S_ISSOCK(st.st_mode)):
+            self.write_limit = PIPE_ATOMIC   # several workers may share it: whole lines only
+        self.count = len(atoms)
+        self.codes = <int *>malloc(max(1, self.count) * sizeof(int))
+        self.capacity = FLUSH_BYTES + 8192
+        self.buf = <char *>malloc(self.capacity)
+        if self.codes == NULL or self.buf == NULL:
+            raise MemoryError()
+        self.args = []
+        for i, (atom, arg) in enumerate(atoms):
+            self.codes[i] = ATOM_CODES[atom]
+            if atom == "e":
+                arg = (arg, arg.upper())
+            elif atom == "i":
+                arg = sys.intern(arg)
+            self.args.append(arg)
+            self.timed = self.timed or atom in ("T", "M", "D", "L")
+        self.pid = b"%d" % getpid()
+        self.time_second = -1
+
+    def __dealloc__(self):
+        free(self.codes)
+        free(self.buf)
+
+    def flush(self):
+        """Write the buffered lines."""
+        self.write_out()
+
+    def close(self):
+        """Flush; later lines are dropped."""
+        if self.fd >= 0:
+            self.write_out()
+        self.fd = -1
+
+    # -- rendering ---------------------------------------------------------------
+
+    cdef int add(self, Connection conn, Response resp, long long size) except -1:
+        """Render one line into the buffer; write the buffer once it is full."""
+        cdef size_t line_start = self.length
+        if self.fd < 0:
+            return 0
+        try:
+            self.render(conn, resp, size)
+        except BaseException:
+            self.length = line_start          # no half line left behind
+            raise
+        if self.length >= FLUSH_BYTES:
+            self.write_out()
+        return 0
+
+    cdef int render(self, Connection conn, Response resp, long long size) except -1:
+        cdef dict env = conn.environ if conn.environ is not None else {}
+        cdef double elapsed = 0
+        cdef int code
+        cdef Py_ssize_t i
+        if self.timed:
+            elapsed = max(0.0, monotonic() - conn.request_start)
+        for i in range(self.count):
+            code = self.codes[i]
+            if code == A_TEXT:
+                self.put_bytes(<bytes>self.args[i])
+            elif code == A_REMOTE_ADDR:
+                self.put_field(environ_value(env, "REMOTE_ADDR"))
+            elif code == A_DASH:
+                self.put_char(c'-')
+            elif code == A_USER:
+                user = environ_value(env, "REMOTE_USER")
+                if not user:
+                    auth = environ_value(env, "HTTP_AUTHORIZATION")
+                    user = basic_auth_user(auth) if type(auth) is str else None
+                self.put_field(user)
+            elif code == A_TIME:
+                self.put_time()
+            elif code == A_REQUEST_LINE:
+                self.put_field(environ_value(env, "REQUEST_METHOD"))
+                self.put_char(c' ')
+                self.put_field(environ_value(env, "RAW_URI"))
+                self.put_char(c' ')
+                self.put_field(environ_value(env, "SERVER_PROTOCOL"))
+            elif code == A_METHOD:
+                self.put_field(environ_value(env, "REQUEST_METHOD"))
+            elif code == A_PATH:
+                self.put_field(environ_value(env, "PATH_INFO"))
+            elif code == A_QUERY:
+                query = environ_value(env, "QUERY_STRING")
+                if query:
+                    self.put_field(query)   # an empty query is logged empty, not as '-'
+            elif code == A_PROTOCOL:
+                self.put_field(environ_value(env, "SERVER_PROTOCOL"))
+            elif code == A_STATUS:
+                self.put_number(resp.status_code)
+            elif code == A_BYTES:
+                self.put_number(size)
+            elif code == A_BYTES_CLF:
+                if size:
+                    self.put_number(size)
+                else:
+                    self.put_char(c'-')
+            elif code == A_REFERER:
+                self.put_field(environ_value(env, "HTTP_REFERER"))
+            elif code == A_USER_AGENT:
+                self.put_field(environ_value(env, "HTTP_USER_AGENT"))
+            elif code == A_SECONDS:
+                self.put_number(<long long>elapsed)
+            elif code == A_MILLISECONDS:
+                self.put_number(<long long>(elapsed * 1e3))
+            elif code == A_MICROSECONDS:
+                self.put_number(<long long>(elapsed * 1e6))
+            elif code == A_DECIMAL_SECONDS:
+                self.put_decimal_seconds(elapsed)
+            elif code == A_PID:
+                self.put_bytes(self.pid)
+            elif code == A_REQUEST_HEADER:
+                self.put_field(environ_value(env, <str>self.args[i]))
+            elif code == A_RESPONSE_HEADER:
+                self.put_response_header(resp, <bytes>self.args[i])
+            elif code == A_ENVIRON:
+                names = <tuple>self.args[i]
+                value = environ_value(env, names[0])
+                self.put_field(value if value is not None else environ_value(env, names[1]))
+        return self.put_char(c'\n')
+
+    cdef inline char *reserve(self, size_t n) except NULL:
+        """Room for n more bytes."""
+        if self.length + n > self.capacity:
+            self.grow(self.length + n)
+        return self.buf + self.length
+
+    cdef int grow(self, size_t wanted) except -1:
+        """The buffer grows rather than cut a line in two."""
+        cdef char *grown = <char *>realloc(self.buf, wanted * 2)
+        if grown == NULL:
+            raise MemoryError()
+        self.buf = grown
+        self.capacity = wanted * 2
+        return 0
+
+    cdef inline int put(self, const char *data, size_t n) except -1:
+        memcpy(self.reserve(n), data, n)
+        self.length += n
+        return 0
+
+    cdef inline int put_char(self, char c) except -1:
+        self.reserve(1)[0] = c
+        self.length += 1
+        return 0
+
+    cdef int put_bytes(self, bytes data) except -1:
+        return self.put(PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+
+    cdef int put_escaped(self, const unsigned char *data, size_t n) except -1:
+        cdef char *out = self.reserve(4 * n)
+        cdef char *start = out
+        cdef unsigned char c
+        cdef size_t i
+        for i in range(n):
+            c = data[i]
+            if ESCAPED[c]:
+                out[0] = b'\\'
+                out[1] = b'x'
+                out[2] = HEX_DIGITS[c >> 4]
+                out[3] = HEX_DIGITS[c & 15]
+                out += 4
+            else:
+                out[0] = <char>c
+                out += 1
+        self.length += out - start
+        return 0
+
+    cdef int put_field(self, value) except -1:
+        """A text value, escaped; '-' when missing or empty."""
+        if type(value) is str and PyUnicode_KIND(value) == PyUnicode_1BYTE_KIND:
+            if PyUnicode_GET_LENGTH(value) == 0:
+                return self.put_char(c'-')
+            # Latin-1 text, as the environ holds it: its code points are the bytes sent.
+            return self.put_escaped(PyUnicode_1BYTE_DATA(value), PyUnicode_GET_LENGTH(value))
+        if value is None:
+            return self.put_char(c'-')
+        data = str(value).encode("utf-8", "backslashreplace")   # set by the app: any text
+        return self.put_escaped(<const unsigned char *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+
+    cdef int put_number(self, long long value) except -1:
+        cdef char digits[24]
+        cdef int n = 0
+        cdef bint negative = value < 0
+        cdef unsigned long long v = -value if negative else value
+        while True:
+            digits[23 - n] = <char>(c'0' + v % 10)
+            n += 1
+            v //= 10
+            if v == 0:
+                break
+        if negative:
+            digits[23 - n] = c'-'
+            n += 1
+        return self.put(digits + 24 - n, n)
+
+    cdef int put_decimal_seconds(self, double elapsed) except -1:
+        cdef long long micros = <long long>(elapsed * 1e6)
+        cdef char text[32]
+        cdef int n = snprintf(text, sizeof(text), "%lld.%06lld", micros // 1000000, micros % 1000000)
+        return self.put(text, n)
+
+    cdef int put_time(self) except -1:
+        """[10/Oct/2000:13:55:36 -0700] in local time, formatted once a second."""
+        cdef time_t now = time(NULL)
+        cdef tm parts
+        cdef long offset
+        cdef char sign
+        if now != self.time_second:
+            localtime_r(&now, &parts)
+            offset = parts.tm_gmtoff // 60
+            sign = c'-' if offset < 0 else c'+'
+            self.time_length = snprintf(
+                self.time_text, sizeof(self.time_text), "[%02d/%s/%04d:%02d:%02d:%02d %c%02ld%02ld]",
+                parts.tm_mday, PyBytes_AS_STRING(<bytes>MONTHS[parts.tm_mon]), parts.tm_year + 1900,
+                parts.tm_hour, parts.tm_min, parts.tm_sec, sign,
+                abs(offset) // 60, abs(offset) % 60)
+            self.time_second = now
+        return self.put(self.time_text, self.time_length)
+
+    cdef int put_response_header(self, Response resp, bytes name) except -1:
+        """The first field named name (lower case) among the app's headers."""
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(name)
+        cdef Py_ssize_t size, start, end
+        cdef const char *line
+        for item in resp.headers or ():
+            line = PyBytes_AS_STRING(<bytes>item)
+            size = PyBytes_GET_SIZE(<bytes>item)
+            if size > n and line[n] == b':' and strncasecmp(line, PyBytes_AS_STRING(name), n) == 0:
+                start = n + 1
+                end = size - 2                         # without the CRLF
+                while start < end and (line[start] == b' ' or line[start] == b'\t'):
+                    start += 1
+                while end > start and (line[end - 1] == b' ' or line[end - 1] == b'\t'):
+                    end -= 1
+                if end > start:
+                    return self.put_escaped(<const unsigned char *>line + start, end - start)
+                break
+        return self.put_char(c'-')
+
+    # -- writing -----------------------------------------------------------------
+
+    cdef int write_out(self) except -1:
+        """Write the whole buffer. A pipe or socket gets pieces of whole lines
+        no larger than PIPE_BUF, which the kernel never interleaves with
+        another writer's; a full one is waited for up to STALL_MS."""
+        cdef size_t done = 0
+        cdef size_t piece
+        cdef ssize_t n
+        cdef int ready
+        while done < self.length and self.fd >= 0:
+            piece = self.length - done
+            if self.write_limit and piece > self.write_limit:
+                piece = line_aligned(self.buf + done, self.write_limit, piece)
+            n = write(self.fd, self.buf + done, piece)
+            if n >= 0:
+                done += n
+                continue
+            if errno == EINTR:
+                continue
+            if errno == EAGAIN:
+                with nogil:
+                    ready = cio.fw_io_wait_writable(self.fd, STALL_MS)
+                if ready > 0:
+                    continue
+                self.lost("it stays full", self.length - done)
+                break
+            self.lost(os.strerror(errno), self.length - done)
+            break
+        else:
+            if self.failing and done:
+                log.warning("writing the access log again")
+            self.failing = False
+        self.length = 0
+        return 0
+
+    cdef void lost(self, reason, size_t n):
+        if not self.failing:
+            log.warning("cannot write the access log (%s): %d bytes of it are lost, and more"
+                        " may be until it works again", reason, n)
+        self.failing = True
+
+
+cdef size_t line_aligned(const char *data, size_t limit, size_t available):
+    """How much of data to write so that it ends at a line end within limit
+    bytes (all of a first line longer than limit)."""
+    cdef size_t i = limit
+    while i > 0:
+        if data[i - 1] == b'\n':
+            return i
+        i -= 1
+    i = limit
+    while i < available and data[i - 1] != b'\n':
+        i += 1
+    return i
+
+
+cdef int log_response(Server srv, Connection conn, Response resp) except -1:
+    """The access log line of a response that ended (or was cut short): to
+    the AccessLog, or to the callable the wsgiref drop-in gave."""
+    cdef long long size = resp.body_sent if resp.body_allowed else 0
+    try:
+        if type(srv.access_log) is AccessLog:
+            (<AccessLog>srv.access_log).add(conn, resp, size)
+        else:
+            srv.access_log(conn.environ, resp.status_code, size)
+    except Exception:
+        log.exception("error writing the access log")
+    return 0
+
+
+cdef int flush_access_log(Server srv) except -1:
+    if type(srv.access_log) is AccessLog and (<AccessLog>srv.access_log).length:
+        (<AccessLog>srv.access_log).write_out()
+    return 0
