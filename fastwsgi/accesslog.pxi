@@ -18,15 +18,16 @@ DEF FLUSH_BYTES = 65536                   # a buffer this full is written at onc
 DEF PIPE_ATOMIC = 4096                    # PIPE_BUF: larger pipe writes may interleave
 DEF STALL_MS = 1000                       # how long a full pipe may hold the loop up
 
-# Atoms (fastwsgi/accesslog.py names them the way gunicorn does).
+# Atoms (fastwsgi/accesslog.py names them the way gunicorn does); A_END is the
+# text after the last one.
 cdef enum:
-    A_TEXT, A_REMOTE_ADDR, A_DASH, A_USER, A_TIME, A_REQUEST_LINE, A_METHOD, A_PATH
+    A_END, A_REMOTE_ADDR, A_DASH, A_USER, A_TIME, A_REQUEST_LINE, A_METHOD, A_PATH
     A_QUERY, A_PROTOCOL, A_STATUS, A_BYTES, A_BYTES_CLF, A_REFERER, A_USER_AGENT
     A_SECONDS, A_MILLISECONDS, A_MICROSECONDS, A_DECIMAL_SECONDS, A_PID
     A_REQUEST_HEADER, A_RESPONSE_HEADER, A_ENVIRON
 
 cdef dict ATOM_CODES = {
-    "text": A_TEXT, "h": A_REMOTE_ADDR, "l": A_DASH, "u": A_USER, "t": A_TIME,
+    "h": A_REMOTE_ADDR, "l": A_DASH, "u": A_USER, "t": A_TIME,
     "r": A_REQUEST_LINE, "m": A_METHOD, "U": A_PATH, "q": A_QUERY, "H": A_PROTOCOL,
     "s": A_STATUS, "B": A_BYTES, "b": A_BYTES_CLF, "f": A_REFERER, "a": A_USER_AGENT,
     "T": A_SECONDS, "M": A_MILLISECONDS, "D": A_MICROSECONDS, "L": A_DECIMAL_SECONDS,
@@ -40,6 +41,27 @@ cdef int _byte
 for _byte in range(256):
     ESCAPED[_byte] = _byte < 0x20 or _byte >= 0x7f or _byte == 0x22 or _byte == 0x5c
 cdef const char *HEX_DIGITS = b"0123456789ABCDEF"
+
+cdef struct LogOp:
+    int code                              # A_*
+    size_t text_start                     # the literal text before the atom,
+    size_t text_length                    # in AccessLog.text
+
+
+cdef inline bint plain8(uint64_t v):
+    """None of 8 bytes needs escaping (see ESCAPED): word-at-a-time tests, as
+    most of a line is plain ASCII."""
+    cdef uint64_t ones = 0x0101010101010101ULL
+    cdef uint64_t highs = 0x8080808080808080ULL
+    cdef uint64_t quote = v ^ 0x2222222222222222ULL
+    cdef uint64_t backslash = v ^ 0x5C5C5C5C5C5C5C5CULL
+    if v & highs:
+        return False                      # a byte >= 0x80
+    if ((v + 0x6060606060606060ULL) & highs) != highs:
+        return False                      # a byte < 0x20 (no carries: every byte < 0x80)
+    if (v + ones) & highs:
+        return False                      # a 0x7f
+    return not (((quote - ones) & ~quote & highs) or ((backslash - ones) & ~backslash & highs))
 
 
 cdef inline object environ_value(dict env, str key):
@@ -72,9 +94,10 @@ cdef class AccessLog:
     cdef char *buf
     cdef size_t length
     cdef size_t capacity
-    cdef int *codes
+    cdef LogOp *ops
     cdef Py_ssize_t count
-    cdef list args                        # per atom: literal bytes, key, header name
+    cdef bytes text                       # the format's literal text, all of it
+    cdef list args                        # per op: environ key, header name, or None
     cdef bint timed                       # the format holds a request time
     cdef long time_second                 # the second time_text shows
     cdef char time_text[48]
@@ -91,26 +114,36 @@ cdef class AccessLog:
         self.fd = fd
         if fstat(fd, &st) == 0 and (S_ISFIFO(st.st_mode) or S_ISSOCK(st.st_mode)):
             self.write_limit = PIPE_ATOMIC   # several workers may share it: whole lines only
-        self.count = len(atoms)
-        self.codes = <int *>malloc(max(1, self.count) * sizeof(int))
+        self.ops = <LogOp *>malloc((len(atoms) + 1) * sizeof(LogOp))
         self.capacity = FLUSH_BYTES + 8192
         self.buf = <char *>malloc(self.capacity)
-        if self.codes == NULL or self.buf == NULL:
+        if self.ops == NULL or self.buf == NULL:
             raise MemoryError()
-        self.args = []
-        for i, (atom, arg) in enumerate(atoms):
-            self.codes[i] = ATOM_CODES[atom]
+        # Each op writes the literal text before its atom, then the atom.
+        text, pending, self.args = [], b"", []
+        for atom, arg in tuple(atoms) + (("end", None),):
+            if atom == "text":
+                pending += arg
+                continue
+            op = &self.ops[len(self.args)]
+            op.code = A_END if atom == "end" else ATOM_CODES[atom]
+            op.text_start = sum(len(t) for t in text)
+            op.text_length = len(pending)
+            text.append(pending)
+            pending = b""
             if atom == "e":
                 arg = (arg, arg.upper())
             elif atom == "i":
                 arg = sys.intern(arg)
             self.args.append(arg)
             self.timed = self.timed or atom in ("T", "M", "D", "L")
+        self.count = len(self.args)
+        self.text = b"".join(text)
         self.pid = b"%d" % getpid()
         self.time_second = -1
 
     def __dealloc__(self):
-        free(self.codes)
+        free(self.ops)
         free(self.buf)
 
     def flush(self):
@@ -141,15 +174,19 @@ cdef class AccessLog:
 
     cdef int render(self, Connection conn, Response resp, long long size) except -1:
         cdef dict env = conn.environ if conn.environ is not None else {}
+        cdef const char *text = PyBytes_AS_STRING(self.text)
         cdef double elapsed = 0
+        cdef LogOp *op
         cdef int code
         cdef Py_ssize_t i
         if self.timed:
             elapsed = max(0.0, monotonic() - conn.request_start)
         for i in range(self.count):
-            code = self.codes[i]
-            if code == A_TEXT:
-                self.put_bytes(<bytes>self.args[i])
+            op = &self.ops[i]
+            self.put(text + op.text_start, op.text_length)
+            code = op.code
+            if code == A_END:
+                break
             elif code == A_REMOTE_ADDR:
                 self.put_field(environ_value(env, "REMOTE_ADDR"))
             elif code == A_DASH:
@@ -200,7 +237,7 @@ cdef class AccessLog:
             elif code == A_DECIMAL_SECONDS:
                 self.put_decimal_seconds(elapsed)
             elif code == A_PID:
-                self.put_bytes(self.pid)
+                self.put(PyBytes_AS_STRING(self.pid), PyBytes_GET_SIZE(self.pid))
             elif code == A_REQUEST_HEADER:
                 self.put_field(environ_value(env, <str>self.args[i]))
             elif code == A_RESPONSE_HEADER:
@@ -227,7 +264,13 @@ cdef class AccessLog:
         return 0
 
     cdef inline int put(self, const char *data, size_t n) except -1:
-        memcpy(self.reserve(n), data, n)
+        cdef char *out = self.reserve(n)
+        cdef size_t i
+        if n > 16:
+            memcpy(out, data, n)
+        else:
+            for i in range(n):            # the format's bits of text are short
+                out[i] = data[i]
         self.length += n
         return 0
 
@@ -236,15 +279,20 @@ cdef class AccessLog:
         self.length += 1
         return 0
 
-    cdef int put_bytes(self, bytes data) except -1:
-        return self.put(PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
-
     cdef int put_escaped(self, const unsigned char *data, size_t n) except -1:
         cdef char *out = self.reserve(4 * n)
         cdef char *start = out
         cdef unsigned char c
-        cdef size_t i
-        for i in range(n):
+        cdef size_t i = 0
+        cdef uint64_t word
+        while i + 8 <= n:
+            memcpy(&word, data + i, 8)
+            if not plain8(word):
+                break
+            memcpy(out, &word, 8)
+            out += 8
+            i += 8
+        for i in range(i, n):
             c = data[i]
             if ESCAPED[c]:
                 out[0] = b'\\'
@@ -270,21 +318,16 @@ cdef class AccessLog:
         data = str(value).encode("utf-8", "backslashreplace")   # set by the app: any text
         return self.put_escaped(<const unsigned char *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
 
-    cdef int put_number(self, long long value) except -1:
+    cdef int put_number(self, unsigned long long value) except -1:
         cdef char digits[24]
-        cdef int n = 0
-        cdef bint negative = value < 0
-        cdef unsigned long long v = -value if negative else value
+        cdef char *first = digits + 24
         while True:
-            digits[23 - n] = <char>(c'0' + v % 10)
-            n += 1
-            v //= 10
-            if v == 0:
+            first -= 1
+            first[0] = <char>(c'0' + value % 10)
+            value //= 10
+            if value == 0:
                 break
-        if negative:
-            digits[23 - n] = c'-'
-            n += 1
-        return self.put(digits + 24 - n, n)
+        return self.put(first, digits + 24 - first)
 
     cdef int put_decimal_seconds(self, double elapsed) except -1:
         cdef long long micros = <long long>(elapsed * 1e6)
