@@ -295,8 +295,8 @@ class SplitStreams:
     """A server whose stdout and stderr go to separate files (the fixture's
     ServerProcess merges them)."""
 
-    def __init__(self, tmp_path, args, stdout):
-        self.err_path = tmp_path / "stderr.txt"
+    def __init__(self, tmp_path, args, stdout, name="server"):
+        self.err_path = tmp_path / (name + ".stderr")
         self.err = open(self.err_path, "wb")
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), os.path.dirname(__file__)]))
         self.proc = subprocess.Popen([sys.executable, "-m", "fastwsgi", "--port", "0", *args],
@@ -332,31 +332,67 @@ def test_dash_logs_to_stdout(app_dir):
     assert "to-stdout" not in srv.err_path.read_text()
 
 
-def test_a_pipe_gets_whole_lines(app_dir):
-    # A pipe is written in pieces of whole lines (at most PIPE_BUF when they
-    # fit), so several processes sharing it never mix halves of lines.
-    srv = SplitStreams(app_dir, ["--access-log-file", "-", "logapp:app"], subprocess.PIPE)
+def pipelined_batch(srv, tag, agent, batch, size):
+    """size pipelined requests /TAG-BATCH-I with a long User-Agent."""
+    with srv.connect() as sock:
+        sock.sendall(b"".join(b"GET /%s-%d-%d HTTP/1.1\r\nHost: t\r\nUser-Agent: %s\r\n\r\n"
+                              % (tag, batch, i, agent) for i in range(size)))
+        buffered = b""
+        for _ in range(size):
+            reply = read_reply(sock, buffered=buffered)
+            assert reply.status == 200
+            buffered = reply.leftover
+
+
+def test_processes_sharing_a_pipe_never_mix_lines(app_dir):
+    # Two servers (as two workers would) log to one pipe that a slow reader
+    # keeps full. Each writes its lines in pieces of whole lines no larger than
+    # PIPE_BUF, which the kernel keeps in one piece; a larger write to a full
+    # pipe would be split wherever room appeared, and the other's lines land
+    # in the middle of it.
+    read_end, write_end = os.pipe()
+    servers = [SplitStreams(app_dir, ["--access-log-file", "-", "logapp:app"], write_end, name)
+               for name in ("one", "two")]
+    os.close(write_end)
     chunks = []
-    reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: srv.proc.stdout.read(65536), b"")))
+
+    def read_slowly():
+        with os.fdopen(read_end, "rb", buffering=0) as pipe:
+            while True:
+                chunk = pipe.read(4096)
+                if not chunk:
+                    return
+                chunks.append(chunk)
+                time.sleep(0.0005)
+
+    reader = threading.Thread(target=read_slowly)
     reader.start()
-    agent = b"B" * 1500
+    agents = {b"one": b"1" * 1500, b"two": b"2" * 1500}
     try:
-        with srv.connect() as sock:
-            sock.sendall(b"".join(b"GET /p%d HTTP/1.1\r\nHost: t\r\nUser-Agent: %s\r\n\r\n" % (i, agent)
-                                  for i in range(40)))
-            buffered = b""
-            for _ in range(40):
-                reply = read_reply(sock, buffered=buffered)
-                buffered = reply.leftover
+        clients = [threading.Thread(target=lambda tag=tag, srv=srv: [
+                       pipelined_batch(srv, tag, agents[tag], batch, 40) for batch in range(8)])
+                   for tag, srv in zip(agents, servers)]
+        for client in clients:
+            client.start()
+        for client in clients:
+            client.join(60)
     finally:
-        assert srv.stop() == 0
+        for srv in servers:
+            assert srv.stop() == 0
         reader.join(DEADLINE)
     lines = b"".join(chunks).decode("latin-1").splitlines()
-    assert [COMBINED.match(line)["request"] for line in lines] == [
-        "GET /p%d HTTP/1.1" % i for i in range(40)]
+    assert len(lines) == 2 * 8 * 40
+    for line in lines:
+        match = COMBINED.match(line)
+        assert match, line[:200]
+        tag = match["request"].split()[1][1:4]
+        assert match["agent"] == agents[tag.encode()].decode(), line[:200]
+    for tag in ("one", "two"):                    # and each process's lines in its order
+        assert [l.split()[6] for l in lines if l.split()[6].startswith("/" + tag)] == [
+            "/%s-%d-%d" % (tag, batch, i) for batch in range(8) for i in range(40)]
 
 
-def test_environment_variables_set_file_and_format(logged, server, app_dir, tmp_path):
+def test_environment_variables_set_file_and_format(server, app_dir, tmp_path):
     path = tmp_path / "from-env.log"
     srv = server("logapp:app", env={"PYTHONPATH": str(app_dir), "FASTWSGI_ACCESS_LOG_FILE": str(path),
                                     "FASTWSGI_ACCESS_LOG_FORMAT": "env %(m)s %(U)s %(s)s"})
