@@ -87,8 +87,8 @@ cdef class AccessLog:
     """AccessLog(fd, atoms): writes one line per response to fd.
 
     atoms is fastwsgi.accesslog.compile_format()'s tuple. Lines collect in a
-    buffer until flush(), which the server calls after every turn of its loop;
-    close() flushes and stops writing (fd stays the caller's to close)."""
+    buffer that the server writes out after every turn of its loop; close()
+    writes what is left and stops (fd stays the caller's to close)."""
     cdef int fd
     cdef size_t write_limit               # 0, or PIPE_ATOMIC for a pipe or socket
     cdef char *buf
@@ -110,7 +110,7 @@ cdef class AccessLog:
 
     def __init__(self, int fd, atoms):
         cdef struct_stat st
-        cdef Py_ssize_t i
+        cdef LogOp *op
         self.fd = fd
         if fstat(fd, &st) == 0 and (S_ISFIFO(st.st_mode) or S_ISSOCK(st.st_mode)):
             self.write_limit = PIPE_ATOMIC   # several workers may share it: whole lines only
@@ -145,10 +145,6 @@ cdef class AccessLog:
     def __dealloc__(self):
         free(self.ops)
         free(self.buf)
-
-    def flush(self):
-        """Write the buffered lines."""
-        self.write_out()
 
     def close(self):
         """Flush; later lines are dropped."""
