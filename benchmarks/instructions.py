@@ -3,15 +3,16 @@
 Unlike timings, the count is the same from run to run whatever else the machine
 is doing, so a regression in the request path shows up as a number here.
 
-    python benchmarks/instructions.py [--requests N] [--server NAME] [--app hello]
+    python benchmarks/instructions.py [--requests N] [--server NAME] [--app hello] [--churn]
 
 NAME is fastwsgi, fastwsgi-accesslog (the same with the access log on, in the
 default combined format, appended to a file in a temporary directory) or bjoern.
 
 The server runs under `valgrind --tool=callgrind` with instrumentation off;
 after a warm-up it is switched on, the counters are zeroed, exactly N
-keep-alive requests are sent one at a time over one connection, and the
-counters are dumped and divided by N.
+keep-alive requests are sent one at a time over one connection (with
+--churn: each on a new connection, `Connection: close`), and the counters
+are dumped and divided by N.
 """
 import argparse
 import glob
@@ -25,6 +26,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REQUEST = b"GET / HTTP/1.1\r\nHost: localhost\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n"
+CLOSE_REQUEST = REQUEST[:-2] + b"Connection: close\r\n\r\n"
+
 
 def fastwsgi(app, port, tmp, *options):
     return [sys.executable, "-m", "fastwsgi", "--host", "127.0.0.1", "--port", str(port),
@@ -58,12 +61,27 @@ def exchange(sock, count):
             data += chunk
 
 
+def exchange_churn(port, count):
+    """count requests, each on a new connection that the server closes."""
+    for _ in range(count):
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+            sock.sendall(CLOSE_REQUEST)
+            data = b""
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            if not data.endswith(b"Hello, World!"):
+                raise RuntimeError("unexpected reply: %r" % data[:200])
+
+
 def callgrind(pid, *args):
     subprocess.run(["callgrind_control", *args, str(pid)], check=True, stdout=subprocess.DEVNULL)
     time.sleep(0.2)           # the command is picked up at the server's next basic block
 
 
-def measure(server, app, requests):
+def measure(server, app, requests, churn=False):
     port = free_port()
     out_dir = tempfile.mkdtemp(prefix="fw-callgrind-")
     out = os.path.join(out_dir, "callgrind.out.%p")
@@ -85,19 +103,22 @@ def measure(server, app, requests):
             callgrind(proc.pid, "-i", "on")
             exchange(sock, 50)                     # let the instrumented code settle
             callgrind(proc.pid, "-z")
-            exchange(sock, requests)
+            if churn:
+                exchange_churn(port, requests)
+            else:
+                exchange(sock, requests)
             callgrind(proc.pid, "-d")
     finally:
         proc.terminate()
         proc.wait(60)
-    total = 0
+    # Part 1 is the dump asked for right after the measured requests; part 2,
+    # written at exit, counts the interpreter's shutdown and is not ours.
     for path in glob.glob(os.path.join(out_dir, "callgrind.out.*")):
         with open(path) as f:
-            for line in f:
-                match = re.match(r"(?:summary|totals): (\d+)", line)
-                if match:
-                    total = max(total, int(match.group(1)))
-    return total / requests
+            text = f.read()
+        if re.search(r"^part: 1$", text, re.M):
+            return int(re.search(r"^(?:summary|totals): (\d+)", text, re.M).group(1)) / requests
+    raise RuntimeError("callgrind wrote no dump for the measured requests in " + out_dir)
 
 
 def main():
@@ -105,10 +126,12 @@ def main():
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--server", choices=sorted(SERVERS), default="fastwsgi")
     parser.add_argument("--app", default="hello")
+    parser.add_argument("--churn", action="store_true",
+                        help="a new connection per request (Connection: close)")
     args = parser.parse_args()
-    per_request = measure(args.server, args.app, args.requests)
-    print("%s %s: %.0f instructions per request (callgrind, %d requests)"
-          % (args.server, args.app, per_request, args.requests))
+    per_request = measure(args.server, args.app, args.requests, args.churn)
+    print("%s %s%s: %.0f instructions per request (callgrind, %d requests)"
+          % (args.server, args.app, " churn" if args.churn else "", per_request, args.requests))
 
 
 if __name__ == "__main__":

@@ -33,13 +33,24 @@ int fw_io_accept(int lfd, char *ip, size_t iplen, int *port)
         inet_ntop(AF_INET6, &a->sin6_addr, ip, (socklen_t)iplen);
         *port = ntohs(a->sin6_port);
     }
-    if (addr.ss_family == AF_INET || addr.ss_family == AF_INET6) {
-        /* Responses leave in as few writes as we can make them; Nagle would only
-         * hold back the last partial segment of each. */
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    }
     return fd;
+}
+
+int fw_io_prepare_listener(int lfd)
+{
+    struct sockaddr_storage addr;
+    socklen_t addrlen = sizeof(addr);
+    int one = 1;
+    if (getsockname(lfd, (struct sockaddr *)&addr, &addrlen) < 0)
+        return -errno;
+    if (addr.ss_family != AF_INET && addr.ss_family != AF_INET6)
+        return 0;
+    /* Responses leave in as few writes as we can make them; Nagle would only
+     * hold back the last partial segment of each. Set once here, the option is
+     * copied to every accepted socket: no setsockopt per connection. */
+    if (setsockopt(lfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+        return -errno;
+    return 0;
 }
 
 ssize_t fw_io_read(int fd, char *buf, size_t n)

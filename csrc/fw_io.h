@@ -7,8 +7,12 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+/* Readies a listening socket: for TCP, sets TCP_NODELAY, which Linux and the
+ * BSDs copy to each accepted socket. Returns 0 or -errno. */
+int fw_io_prepare_listener(int lfd);
+
 /* Accepts one connection from listening socket lfd as a non-blocking,
- * close-on-exec fd with TCP_NODELAY set (for TCP). The peer's address is written
+ * close-on-exec fd (TCP_NODELAY comes from fw_io_prepare_listener). The peer's address is written
  * to ip (NUL-terminated; "" for unix sockets) and its port to *port (0 for unix
  * sockets). Returns the fd, or -errno (-EAGAIN when none is waiting). */
 int fw_io_accept(int lfd, char *ip, size_t iplen, int *port);

@@ -24,7 +24,7 @@ cdef class Response:
     cdef Connection conn
     cdef object status                     # bytes "200 OK" once start_response validated it
     cdef int status_code
-    cdef list headers                      # [(name bytes, value bytes)] as the app gave them
+    cdef list headers                      # checked (name, value) strs, and lines we add as bytes
     cdef long long content_length          # from the app's Content-Length, -1 if none
     cdef bint app_wants_close              # app sent Connection: close
     cdef bint started                      # start_response was called
@@ -45,7 +45,6 @@ cdef class Response:
     cdef void reset(self)
     cdef void release(self)
     cdef list check_headers(self, headers)
-    cdef object check_header(self, item)
     cdef int finalize_head(self) except -1
     cdef bytes build_head(self)
     cdef void close_result(self)
@@ -57,7 +56,9 @@ cdef class Connection:
     cdef int state                         # S_* in _core.pyx
     cdef str remote_addr
     cdef str remote_port
-    # read buffer: bytes [rpos, rlen) are received and not yet consumed
+    cdef bint peer_trusted                 # its forwarding headers may rewrite the environ
+    # read buffer: bytes [rpos, rlen) are received and not yet consumed;
+    # NULL while nothing is (Server.take_rbuf / give_back_rbuf)
     cdef char *rbuf
     cdef size_t rcap
     cdef size_t rlen
@@ -107,10 +108,15 @@ cdef class Server:
     cdef object previous_wakeup_fd
     cdef bint closed
     cdef dict environ_template
+    cdef bint trust_all_peers              # --forwarded-allow-ips '*'
+    cdef object trusted_peers              # peer addresses, tested with `in` (fastwsgi.proxy)
+    cdef object rewrite_forwarded          # environ -> None, for trusted forwarding headers
     cdef dict header_keys                  # raw field name bytes -> environ key or None
     cdef fw_parse_limits_t limits
     cdef fw_header_t *header_slots         # scratch for the parser, max_header_count long
     cdef char *path_scratch                # scratch for percent-decoding PATH_INFO
+    cdef char **spare_rbufs                # read buffers of INITIAL_RBUF bytes, unused
+    cdef int spare_rbuf_count
     cdef uint64_t max_body_size
     cdef size_t spool_threshold
     cdef size_t max_chunk_extension
@@ -149,3 +155,5 @@ cdef class Server:
     cdef int next_timeout_ms(self)
     cdef void watch(self, Connection conn, unsigned mask)
     cdef void close_connection(self, Connection conn)
+    cdef int take_rbuf(self, Connection conn) except -1
+    cdef void give_back_rbuf(self, Connection conn)

@@ -40,6 +40,7 @@ from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 from posix.unistd cimport close, pipe, read, write
 
 from fastwsgi cimport cchunked, cerrors, cio, cloop, cparser
+from fastwsgi.proxy import TrustedProxies
 
 log = logging.getLogger("fastwsgi")
 
@@ -52,9 +53,15 @@ cdef enum:
     S_CLOSING = 4
     S_CLOSED = 5
 
+cdef extern from "Python.h":
+    # PyList_SetSlice with no items: deletes list[low:high]
+    int list_delete_front "PyList_SetSlice"(object lst, Py_ssize_t low, Py_ssize_t high,
+                                            void *no_items) except -1
+
 DEF MAX_EVENTS = 256
 DEF READ_CHUNK = 65536                    # bytes asked of one recv while reading a body
-DEF INITIAL_RBUF = 8192                   # a fresh connection's read buffer
+DEF INITIAL_RBUF = 8192                   # a read buffer as first taken
+DEF SPARE_RBUFS = 64                      # idle read buffers the server keeps for reuse
 DEF ACCEPT_BATCH = 64                     # accepts per readiness event, then others get a turn
 DEF ACCEPT_BACKOFF = 0.1                  # seconds accepting pauses after EMFILE
 DEF PIPELINE_BATCH = 32                   # pipelined requests answered before yielding
@@ -109,10 +116,6 @@ cdef class Connection:
         self.remote_addr = remote_addr
         self.remote_port = remote_port
         self.state = S_READ_HEAD
-        self.rbuf = <char *>malloc(INITIAL_RBUF)
-        if self.rbuf == NULL:
-            raise MemoryError()
-        self.rcap = INITIAL_RBUF
         self.out = []
 
     def __dealloc__(self):
@@ -140,11 +143,12 @@ cdef class Server:
 
     Server(app, sockets, config, base_environ, access_log=None): sockets are
     listening socket.socket objects (the caller keeps ownership and closes
-    them); config carries the limits and timeouts (see fastwsgi.config);
-    base_environ holds the per-server environ keys (SERVER_NAME, SERVER_PORT,
-    wsgi.errors, ...); access_log is None, an AccessLog (written after every
-    turn of the loop, and flushed by close()), or a callable called as
-    access_log(environ, status_code, body_bytes) after each response.
+    them); config carries the limits, timeouts and trusted proxies (see
+    fastwsgi.config); base_environ holds the per-server environ keys
+    (SERVER_NAME, SERVER_PORT, wsgi.errors, ...); access_log is None, an
+    AccessLog (written after every turn of the loop, and flushed by close()),
+    or a callable called as access_log(environ, status_code, body_bytes) after
+    each response.
     """
 
     def __cinit__(self):
@@ -170,7 +174,9 @@ cdef class Server:
         self.header_slots = <cparser.fw_header_t *>malloc(
             (config.max_header_count + 1) * sizeof(cparser.fw_header_t))
         self.path_scratch = <char *>malloc(config.max_request_line + 1)
-        if self.events == NULL or self.header_slots == NULL or self.path_scratch == NULL:
+        self.spare_rbufs = <char **>malloc(SPARE_RBUFS * sizeof(char *))
+        if (self.events == NULL or self.header_slots == NULL or self.path_scratch == NULL
+                or self.spare_rbufs == NULL):
             raise MemoryError()
         self.max_body_size = config.max_body_size
         self.spool_threshold = config.spool_threshold
@@ -198,6 +204,7 @@ cdef class Server:
         for sock in self.listeners:
             fd = sock.fileno()
             sock.setblocking(False)
+            self.check(cio.fw_io_prepare_listener(fd))
             self.listener_fds.add(fd)
             self.reserve_fd(fd)
             self.by_fd[fd] = LISTENER
@@ -206,6 +213,10 @@ cdef class Server:
         self.accept_resume_at = -1
         self.max_connections = config.max_connections
         self.environ_template = make_environ_template(base_environ)
+        proxies = TrustedProxies(config.forwarded_allow_ips)
+        self.trust_all_peers = proxies.trust_all
+        self.trusted_peers = proxies.peers
+        self.rewrite_forwarded = proxies.rewrite
         self.pending = []
 
     def __dealloc__(self):
@@ -214,6 +225,11 @@ cdef class Server:
         free(self.events)
         free(self.header_slots)
         free(self.path_scratch)
+        if self.spare_rbufs != NULL:
+            while self.spare_rbuf_count:
+                self.spare_rbuf_count -= 1
+                free(self.spare_rbufs[self.spare_rbuf_count])
+            free(self.spare_rbufs)
         if self.wake_r >= 0:
             close(self.wake_r)
         if self.wake_w >= 0:
@@ -371,6 +387,8 @@ cdef class Server:
         for conn in ready:
             if conn.state == S_READ_HEAD:
                 process_input(self, conn)
+            if conn.rpos == conn.rlen:
+                self.give_back_rbuf(conn)
         return 0
 
     cdef void update_clock(self):
@@ -410,7 +428,40 @@ cdef class Server:
                 flush_closing(self, conn)
         if events & cloop.FW_READABLE and conn.state != S_CLOSED:
             on_readable(self, conn)
+        if conn.rpos == conn.rlen:
+            self.give_back_rbuf(conn)
         return 0
+
+    # -- read buffers ------------------------------------------------------------
+    # A connection holds a read buffer only while it holds unconsumed bytes (a
+    # partial head or body, pipelined requests). Idle keep-alive connections,
+    # the most numerous kind, hold none, and churned connections reuse spare
+    # buffers instead of calling malloc and free.
+
+    cdef int take_rbuf(self, Connection conn) except -1:
+        if conn.rbuf != NULL:
+            return 0
+        if self.spare_rbuf_count:
+            self.spare_rbuf_count -= 1
+            conn.rbuf = self.spare_rbufs[self.spare_rbuf_count]
+        else:
+            conn.rbuf = <char *>malloc(INITIAL_RBUF)
+            if conn.rbuf == NULL:
+                raise MemoryError()
+        conn.rcap = INITIAL_RBUF
+        return 0
+
+    cdef void give_back_rbuf(self, Connection conn):
+        """Drop conn's buffer, and whatever it still holds."""
+        if conn.rbuf == NULL:
+            return
+        if conn.rcap == INITIAL_RBUF and self.spare_rbuf_count < SPARE_RBUFS:
+            self.spare_rbufs[self.spare_rbuf_count] = conn.rbuf
+            self.spare_rbuf_count += 1
+        else:
+            free(conn.rbuf)                     # grown for a big head or body: not kept
+        conn.rbuf = NULL
+        conn.rcap = conn.rlen = conn.rpos = conn.parsed_upto = 0
 
     cdef int accept_all(self, int lfd) except -1:
         cdef char ip[64]
@@ -431,6 +482,7 @@ cdef class Server:
                     self.accept_resume_at = self.now + ACCEPT_BACKOFF
                 return 0
             conn = Connection(self, fd, ip.decode("ascii"), str(port) if port else "")
+            conn.peer_trusted = self.trust_all_peers or conn.remote_addr in self.trusted_peers
             self.reserve_fd(fd)
             rc = cloop.fw_loop_add(self.loop, fd, cloop.FW_READABLE)
             if rc < 0:
@@ -477,6 +529,7 @@ cdef class Server:
             conn.spare_response.release()
             conn.spare_response = None
         conn.out = []
+        self.give_back_rbuf(conn)
         cloop.fw_loop_close(self.loop, conn.fd)
         if conn.fd < len(self.by_fd) and self.by_fd[conn.fd] is conn:
             self.by_fd[conn.fd] = None
@@ -534,6 +587,7 @@ cdef int on_readable(Server srv, Connection conn) except -1:
         return drain_closing(srv, conn)
     if conn.state != S_READ_HEAD and conn.state != S_READ_BODY:
         return 0
+    srv.take_rbuf(conn)
     if conn.rpos == conn.rlen:
         conn.rpos = conn.rlen = 0
         conn.parsed_upto = 0
@@ -708,6 +762,7 @@ cdef int drain_closing(Server srv, Connection conn) except -1:
     """After an error answer: read and drop what the client still sends, so our
     close does not turn into a reset that destroys the answer in flight."""
     cdef ssize_t got
+    srv.take_rbuf(conn)
     got = cio.fw_io_read(conn.fd, conn.rbuf, conn.rcap)
     if got == -EAGAIN:
         return 0
@@ -781,6 +836,7 @@ cdef int flush_out(Server srv, Connection conn) except -2:
     -1 when the peer is gone."""
     cdef cio.iovec iov[16]
     cdef int n
+    cdef Py_ssize_t done
     cdef ssize_t sent
     cdef bytes chunk
     cdef Py_ssize_t size
@@ -802,16 +858,18 @@ cdef int flush_out(Server srv, Connection conn) except -2:
             return 1
         if sent < 0:
             return -1
-        # drop what left
+        # drop what left: whole chunks in one slice deletion, then a partial one
+        done = 0
         while sent > 0:
-            size = PyBytes_GET_SIZE(<bytes>conn.out[0]) - conn.out_off
+            size = PyBytes_GET_SIZE(<bytes>conn.out[done]) - conn.out_off
             if sent >= size:
                 sent -= size
-                del conn.out[0]
+                done += 1
                 conn.out_off = 0
             else:
                 conn.out_off += sent
                 sent = 0
+        list_delete_front(conn.out, 0, done, NULL)   # no slice object, unlike del out[:done]
     return 0
 
 

@@ -7,8 +7,6 @@
 import binascii
 
 from cpython.dict cimport PyDict_GetItemWithError
-from cpython.unicode cimport (PyUnicode_1BYTE_DATA, PyUnicode_1BYTE_KIND, PyUnicode_GET_LENGTH,
-                              PyUnicode_KIND)
 from libc.errno cimport errno
 from libc.stdio cimport snprintf
 from posix.stat cimport S_ISFIFO, S_ISSOCK, fstat, struct_stat
@@ -237,7 +235,7 @@ cdef class AccessLog:
             elif code == A_REQUEST_HEADER:
                 self.put_field(environ_value(env, <str>self.args[i]))
             elif code == A_RESPONSE_HEADER:
-                self.put_response_header(resp, <bytes>self.args[i])
+                self.put_response_header(resp, <str>self.args[i])
             elif code == A_ENVIRON:
                 names = <tuple>self.args[i]
                 value = environ_value(env, names[0])
@@ -304,15 +302,20 @@ cdef class AccessLog:
 
     cdef int put_field(self, value) except -1:
         """A text value, escaped; '-' when missing or empty."""
-        if type(value) is str and PyUnicode_KIND(value) == PyUnicode_1BYTE_KIND:
-            if PyUnicode_GET_LENGTH(value) == 0:
-                return self.put_char(c'-')
+        cdef const unsigned char *text = NULL
+        cdef Py_ssize_t n = 0
+        if type(value) is str:
             # Latin-1 text, as the environ holds it: its code points are the bytes sent.
-            return self.put_escaped(PyUnicode_1BYTE_DATA(value), PyUnicode_GET_LENGTH(value))
-        if value is None:
+            text = fw_str_latin1(value, &n)
+        elif value is None:
             return self.put_char(c'-')
-        data = str(value).encode("utf-8", "backslashreplace")   # set by the app: any text
-        return self.put_escaped(<const unsigned char *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+        if text == NULL:
+            data = str(value).encode("utf-8", "backslashreplace")   # set by the app: any text
+            text = <const unsigned char *>PyBytes_AS_STRING(data)
+            n = PyBytes_GET_SIZE(data)
+        if n == 0:
+            return self.put_char(c'-')
+        return self.put_escaped(text, n)
 
     cdef int put_number(self, unsigned long long value) except -1:
         cdef char digits[24]
@@ -349,24 +352,12 @@ cdef class AccessLog:
             self.time_second = now
         return self.put(self.time_text, self.time_length)
 
-    cdef int put_response_header(self, Response resp, bytes name) except -1:
-        """The first field named name (lower case) among the app's headers."""
-        cdef Py_ssize_t n = PyBytes_GET_SIZE(name)
-        cdef Py_ssize_t size, start, end
-        cdef const char *line
-        for item in resp.headers or ():
-            line = PyBytes_AS_STRING(<bytes>item)
-            size = PyBytes_GET_SIZE(<bytes>item)
-            if size > n and line[n] == b':' and strncasecmp(line, PyBytes_AS_STRING(name), n) == 0:
-                start = n + 1
-                end = size - 2                         # without the CRLF
-                while start < end and (line[start] == b' ' or line[start] == b'\t'):
-                    start += 1
-                while end > start and (line[end - 1] == b' ' or line[end - 1] == b'\t'):
-                    end -= 1
-                if end > start:
-                    return self.put_escaped(<const unsigned char *>line + start, end - start)
-                break
+    cdef int put_response_header(self, Response resp, str name) except -1:
+        """The first field named name (lower case) among those the app sent,
+        which resp.headers holds as (name, value) tuples."""
+        for field in resp.headers or ():
+            if type(field) is tuple and (<str>(<tuple>field)[0]).lower() == name:
+                return self.put_field((<tuple>field)[1])
         return self.put_char(c'-')
 
     # -- writing -----------------------------------------------------------------

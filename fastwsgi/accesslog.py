@@ -57,7 +57,7 @@ def _unknown(match):
 def compile_format(fmt):
     """The access log format as a tuple of (atom, argument) pairs:
     ("text", b"literal bytes"), (ONE_LETTER_ATOM, None), ("i", "HTTP_X_KEY"),
-    ("o", b"header-name"), ("e", "environ key").  Raises ValueError naming
+    ("o", "header-name"), ("e", "environ key").  Raises ValueError naming
     the first atom that is not known."""
     out = []
     text = ""
@@ -91,7 +91,7 @@ def _named_atom(name, kind):
             key = "HTTP_" + key
         return ("i", key)
     if kind == "o":
-        return ("o", name.lower().encode("latin-1", "replace"))
+        return ("o", name.lower())
     return ("e", name)
 
 

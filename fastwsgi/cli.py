@@ -36,6 +36,9 @@ Addresses (--bind, repeatable; FASTWSGI_BIND takes a comma-separated list):
   HOST          port from --port
   :PORT         host from --host (not all interfaces)
   unix:PATH     unix:/run/app.sock (a stale socket file is replaced)
+  fd://N        a listening socket inherited as file descriptor N
+Under systemd socket activation (LISTEN_FDS, LISTEN_PID) the passed sockets
+are served when no --bind is given; with --bind, name them as fd://3, ...
 
 Sizes (BYTES) are integers or take a suffix k, m or g (1k = 1024 bytes).
 

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple, Optional
 from fastwsgi.accesslog import DEFAULT_FORMAT, compile_format
 from fastwsgi.errors import ConfigError
 from fastwsgi.listeners import BIND_FORMS, check_host, parse_bind
+from fastwsgi.proxy import parse_trusted
 
 __all__ = ["Option", "OPTIONS", "Config", "parse_size", "option_names"]
 
@@ -220,6 +221,45 @@ class LogFile(Str):
         return "stderr" if value is None else value
 
 
+class FileMode(_Type):
+    expect = "an octal file mode 0-777, e.g. 660"
+
+    def parse(self, raw):
+        # An int is taken as the mode itself (run(unix_socket_mode=0o660), as
+        # os.chmod takes it); text is octal ("660", "0660", "0o660").
+        if isinstance(raw, bool):
+            raise ValueError()
+        if isinstance(raw, int):
+            value = raw
+        else:
+            match = re.fullmatch(r"\s*(?:0o)?([0-7]+)\s*", raw) if isinstance(raw, str) else None
+            if match is None:
+                raise ValueError()
+            value = int(match.group(1), 8)
+        if not 0 <= value <= 0o777:
+            raise ValueError()
+        return value
+
+    def show(self, value):
+        return "from the umask" if value is None else "%03o" % value
+
+
+class TrustedList(_Type):
+    expect = "comma-separated IP addresses or networks (CIDR), or *"
+
+    def parse(self, raw):
+        if isinstance(raw, str):
+            items = raw.split(",")
+        elif isinstance(raw, (list, tuple)):
+            items = list(raw)
+        else:
+            raise ValueError()
+        return parse_trusted(items)
+
+    def show(self, value):
+        return ",".join(value) if value else "nobody"
+
+
 class BindList(_Type):
     expect = "bind addresses (%s)" % BIND_FORMS
     cli = "append"
@@ -282,10 +322,22 @@ OPTIONS = (
            "PORT"),
     Option("bind", BindList(), [],
            "address to listen on, repeatable: HOST:PORT, [IPV6]:PORT,"
-           " HOST (port from --port), :PORT (host from --host) or unix:PATH;"
-           " replaces --host/--port; the environment variable takes a"
+           " HOST (port from --port), :PORT (host from --host), unix:PATH or"
+           " fd://N (an inherited listening socket); replaces --host/--port and"
+           " socket activation (LISTEN_FDS); the environment variable takes a"
            " comma-separated list",
            "ADDRESS"),
+    Option("unix_socket_mode", FileMode(), None,
+           "permissions of the unix socket files --bind unix:PATH creates, in"
+           " octal (660: owner and group may connect)",
+           "MODE"),
+    Option("forwarded_allow_ips", TrustedList(), ["127.0.0.1"],
+           "peers trusted to say who the client is: from them, X-Forwarded-For"
+           " and X-Forwarded-Proto (or, without those, Forwarded) set REMOTE_ADDR"
+           " and wsgi.url_scheme; comma-separated IP addresses and networks"
+           " (10.0.0.0/8), * for every peer, empty for none; unix socket peers"
+           " are trusted unless it is empty",
+           "IPS"),
     Option("backlog", Int(1, (1 << 31) - 1), 2048,
            "maximum number of pending connections per listening socket"
            " (the kernel may cap it, e.g. net.core.somaxconn)",
@@ -382,6 +434,8 @@ def _parse(opt, raw, label):
     except ValueError as exc:
         reason = str(exc)
     shown = repr(raw)
+    if reason and isinstance(opt.type, TrustedList):
+        raise ConfigError("%s: %s; use %s" % (label, reason, opt.type.expect))
     if reason and isinstance(opt.type, BindList):
         raise ConfigError("%s: %s" % (label, reason))
     if reason:

@@ -43,6 +43,13 @@ cdef dict make_environ_template(base_environ):
     return env
 
 
+# The keys of the forwarding headers (fastwsgi.proxy), compared by identity:
+# the first two are the very objects in COMMON_FIELDS, the last is interned
+# as environ_key() interns every key it makes.
+cdef str KEY_X_FORWARDED_FOR = "HTTP_X_FORWARDED_FOR"
+cdef str KEY_X_FORWARDED_PROTO = "HTTP_X_FORWARDED_PROTO"
+cdef str KEY_FORWARDED = sys.intern("HTTP_FORWARDED")
+
 # Field names most requests carry, mapped to their environ keys without
 # building a bytes object or hashing it (lower-case name, key).
 cdef tuple COMMON_FIELDS = (
@@ -53,8 +60,8 @@ cdef tuple COMMON_FIELDS = (
     (b"authorization", "HTTP_AUTHORIZATION"), (b"cache-control", "HTTP_CACHE_CONTROL"),
     (b"if-none-match", "HTTP_IF_NONE_MATCH"), (b"content-length", "CONTENT_LENGTH"),
     (b"accept-encoding", "HTTP_ACCEPT_ENCODING"), (b"accept-language", "HTTP_ACCEPT_LANGUAGE"),
-    (b"x-forwarded-for", "HTTP_X_FORWARDED_FOR"), (b"x-requested-with", "HTTP_X_REQUESTED_WITH"),
-    (b"if-modified-since", "HTTP_IF_MODIFIED_SINCE"), (b"x-forwarded-proto", "HTTP_X_FORWARDED_PROTO"),
+    (b"x-forwarded-for", KEY_X_FORWARDED_FOR), (b"x-requested-with", "HTTP_X_REQUESTED_WITH"),
+    (b"if-modified-since", "HTTP_IF_MODIFIED_SINCE"), (b"x-forwarded-proto", KEY_X_FORWARDED_PROTO),
     (b"upgrade-insecure-requests", "HTTP_UPGRADE_INSECURE_REQUESTS"),
 )
 
@@ -86,7 +93,12 @@ cdef dict build_environ(Server srv, Connection conn, cparser.fw_request_t *req, 
     cdef size_t i, n
     cdef cparser.fw_header_t *h
     cdef PyObject *found
-    env["REQUEST_METHOD"] = PyUnicode_DecodeLatin1(buf + req.method.off, req.method.len, NULL)
+    cdef bint trusted = conn.peer_trusted
+    cdef bint forwarded = False               # a trusted peer sent a forwarding header
+    if req.method.len == 3 and memcmp(buf + req.method.off, b"GET", 3) == 0:
+        env["REQUEST_METHOD"] = "GET"       # most requests: no new str for it
+    else:
+        env["REQUEST_METHOD"] = PyUnicode_DecodeLatin1(buf + req.method.off, req.method.len, NULL)
     if req.path.len == 0:
         env["PATH_INFO"] = "/" if req.flags & cparser.FW_REQ_ABSOLUTE_FORM else ""
     else:
@@ -109,6 +121,9 @@ cdef dict build_environ(Server srv, Connection conn, cparser.fw_request_t *req, 
                     srv.header_keys[name] = key
             if key is None:
                 continue
+        if trusted and (key is KEY_X_FORWARDED_FOR or key is KEY_X_FORWARDED_PROTO
+                        or key is KEY_FORWARDED):
+            forwarded = True
         value = PyUnicode_DecodeLatin1(buf + h.value.off, h.value.len, NULL)
         found = PyDict_SetDefault(env, key, value)  # one lookup: insert, or find the earlier one
         if found == <PyObject *>value:
@@ -118,4 +133,6 @@ cdef dict build_environ(Server srv, Connection conn, cparser.fw_request_t *req, 
             env[key] = old + "; " + value     # RFC 6265 §5.4: cookies join with "; "
         else:
             env[key] = old + ", " + value     # RFC 9110 §5.3: a list joins with ", "
+    if forwarded:
+        srv.rewrite_forwarded(env)            # fastwsgi.proxy: REMOTE_ADDR, wsgi.url_scheme
     return env

@@ -8,11 +8,19 @@ Bind address forms (the same for --bind, FASTWSGI_BIND and run(bind=...)):
     [IPV6]          port taken from --port
     :PORT           host taken from --host (NOT all interfaces)
     unix:PATH       unix:/run/app.sock (a relative PATH is relative to the cwd)
+    fd://N          a listening socket inherited as file descriptor N
 
 A TCP host name is resolved with getaddrinfo and the first address is bound,
 so one bind address gives exactly one socket.  IPv6 sockets are IPV6_V6ONLY:
 to accept IPv4 and IPv6 on all interfaces, bind both 0.0.0.0:PORT and
 [::]:PORT.
+
+Socket activation (systemd, or anything that follows sd_listen_fds(3)): when
+LISTEN_PID is this process's pid, the LISTEN_FDS sockets starting at fd 3 are
+served in place of --host/--port.  With an explicit --bind they are served only
+where it names them (fd://3, ...), so the two can be mixed.  The variables are
+removed from the environment either way, so that a process started later (the
+app's subprocesses, a re-executed server) does not take them for its own.
 
 The sockets returned by open_listeners() are listening, non-blocking and
 close-on-exec; the server core only has to accept() on them.
@@ -20,6 +28,7 @@ close-on-exec; the server core only has to accept() on them.
 
 import errno
 import ipaddress
+import logging
 import os
 import socket
 import stat
@@ -36,25 +45,32 @@ __all__ = [
     "close_listeners",
 ]
 
-BIND_FORMS = "HOST:PORT, [IPV6]:PORT, HOST, :PORT or unix:PATH"
+log = logging.getLogger("fastwsgi")
+
+BIND_FORMS = "HOST:PORT, [IPV6]:PORT, HOST, :PORT, unix:PATH or fd://N"
+
+SD_LISTEN_FDS_START = 3  # sd_listen_fds(3): the first inherited socket
 
 # sun_path is 108 bytes on Linux, 104 on the BSDs and macOS, NUL included.
 _UNIX_PATH_MAX = 107 if sys.platform.startswith("linux") else 103
 
 
 class BindAddress(NamedTuple):
-    """One parsed bind address; port is None for unix, path None for tcp."""
+    """One parsed bind address: host and port for tcp, path for unix, fd for fd."""
 
-    kind: str  # "tcp" or "unix"
+    kind: str  # "tcp", "unix" or "fd"
     host: Optional[str]  # IPv6 without brackets
     port: Optional[int]
     path: Optional[str]
+    fd: Optional[int] = None
 
     @property
     def display(self):
-        """The canonical text form: "1.2.3.4:80", "[::1]:80", "unix:/x"."""
+        """The canonical text form: "1.2.3.4:80", "[::1]:80", "unix:/x", "fd://3"."""
         if self.kind == "unix":
             return "unix:" + self.path
+        if self.kind == "fd":
+            return "fd://%d" % self.fd
         return "%s:%d" % (_bracket(self.host), self.port)
 
     def __str__(self):
@@ -127,6 +143,11 @@ def parse_bind(spec, default_host="127.0.0.1", default_port=8000):
         if "\x00" in path:
             raise _bad_bind(spec, "the unix socket path contains a NUL byte")
         return BindAddress("unix", None, None, path)
+    if text.startswith("fd://"):
+        number = text[len("fd://"):]
+        if not (number.isdigit() and number.isascii()):
+            raise _bad_bind(spec, "the file descriptor must be a number, got %r" % number)
+        return BindAddress("fd", None, None, None, int(number))
     if "://" in text:
         raise _bad_bind(spec, "drop the scheme (%s)" % text.split("://", 1)[0])
 
@@ -162,7 +183,7 @@ class Listener:
     """A listening socket and what the WSGI environ needs to know about it.
 
     sock         listening, non-blocking, close-on-exec socket.socket
-    kind         "tcp" or "unix"
+    kind         "tcp" or "unix" (an inherited socket's own family decides)
     display      "127.0.0.1:8000", "[::1]:8000", "unix:/tmp/x.sock" (real port)
     server_name  SERVER_NAME: the host as given in the bind address, or
                  "localhost" for unix sockets
@@ -178,7 +199,7 @@ class Listener:
     def __init__(self, sock, address, display, server_name, server_port,
                  path=None, file_id=None):
         self.sock = sock
-        self.kind = address.kind
+        self.kind = "unix" if sock.family == getattr(socket, "AF_UNIX", None) else "tcp"
         self.address = address
         self.display = display
         self.server_name = server_name
@@ -319,7 +340,7 @@ def _remove_stale_socket(address):
         ) from None
 
 
-def _open_unix(address, backlog):
+def _open_unix(address, backlog, mode):
     path, target = address.path, address.display
     if not hasattr(socket, "AF_UNIX"):
         raise BindError("cannot listen on %s: unix sockets are not supported here" % target)
@@ -335,6 +356,8 @@ def _open_unix(address, backlog):
     try:
         sock.bind(path)
         created = True
+        if mode is not None:
+            os.chmod(path, mode)  # before listen(): nobody connects under the umask's mode
         sock.listen(backlog)
         sock.setblocking(False)
         sock.set_inheritable(False)
@@ -351,25 +374,103 @@ def _open_unix(address, backlog):
                     path=os.path.abspath(path), file_id=(st.st_dev, st.st_ino))
 
 
-def open_listeners(config) -> List[Listener]:
-    """Open one listening socket per address in `config.binds`.
+def _file_kind(mode):
+    for test, name in ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a directory"),
+                       (stat.S_ISFIFO, "a pipe"), (stat.S_ISCHR, "a character device")):
+        if test(mode):
+            return name
+    return "another kind of file"
 
-    Uses config.host / config.port to complete partial addresses and
-    config.backlog for listen().  On any failure the sockets already opened
-    are closed and BindError (or ConfigError for a malformed address) is
-    raised with a one-line message.
+
+def _open_inherited(address):
+    """Take over the listening socket a parent process left open at address.fd."""
+    fd, target = address.fd, address.display
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        raise BindError(
+            "cannot listen on %s: file descriptor %d is not open in this process"
+            " (the parent must pass it, e.g. with subprocess's pass_fds)" % (target, fd)
+        ) from None
+    if not stat.S_ISSOCK(st.st_mode):
+        raise BindError("cannot listen on %s: it is %s, not a listening socket"
+                        % (target, _file_kind(st.st_mode)))
+    sock = socket.socket(fileno=fd)  # family and type are read from the socket
+    families = (socket.AF_INET, socket.AF_INET6, getattr(socket, "AF_UNIX", None))
+    if sock.type != socket.SOCK_STREAM or sock.family not in families:
+        problem = "a datagram or other non-stream socket, not a TCP or unix stream socket"
+    elif not sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+        problem = "a socket that is not listening (call listen() on it before passing it)"
+    else:
+        problem = None
+    if problem:
+        sock.detach()  # not ours to close: the fd stays as the parent passed it
+        raise BindError("cannot listen on %s: it is %s" % (target, problem))
+    sock.setblocking(False)
+    sock.set_inheritable(False)
+    bound = sock.getsockname()
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        return Listener(sock, address, "%s:%d" % (_bracket(bound[0]), bound[1]),
+                        bound[0], str(bound[1]))
+    name = os.fsdecode(bound) if bound else ""
+    if name.startswith("\0"):
+        name = "@" + name[1:]  # Linux abstract namespace, shown as ss(8) does
+    return Listener(sock, address, "unix:" + name, "localhost", "")
+
+
+def take_systemd_sockets(environ=None) -> List[str]:
+    """The fd://N addresses of the sockets passed by socket activation.
+
+    Follows sd_listen_fds(3): LISTEN_FDS sockets from fd 3 on, only when
+    LISTEN_PID is our pid; the LISTEN_* variables are then removed from
+    `environ` (os.environ by default).  [] when there are none for us.
     """
+    if environ is None:
+        environ = os.environ
+    pid, count = environ.get("LISTEN_PID", ""), environ.get("LISTEN_FDS", "")
+    if not (pid.strip().isdigit() and int(pid) == os.getpid()):
+        return []
+    for name in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"):
+        environ.pop(name, None)
+    count = count.strip()
+    if not (count.isdigit() and count.isascii()):
+        raise ConfigError(
+            "LISTEN_FDS must be the number of sockets passed by socket activation,"
+            " got %r; check the service manager's setup" % count
+        )
+    return ["fd://%d" % fd for fd in range(SD_LISTEN_FDS_START, SD_LISTEN_FDS_START + int(count))]
+
+
+def open_listeners(config) -> List[Listener]:
+    """Open one listening socket per address in `config.binds`, or take over
+    the sockets of socket activation when no --bind is given (see the module
+    docstring).
+
+    Uses config.host / config.port to complete partial addresses,
+    config.backlog for listen() and config.unix_socket_mode for the unix
+    socket files it creates.  On any failure the sockets already opened are
+    closed and BindError (or ConfigError for a malformed address) is raised
+    with a one-line message.
+    """
+    activated = take_systemd_sockets()
+    specs = config.binds if config.bind or not activated else activated
     listeners = []
     try:
-        for spec in config.binds:
+        for spec in specs:
             address = parse_bind(spec, config.host, config.port)
             if address.kind == "unix":
-                listeners.append(_open_unix(address, config.backlog))
+                listeners.append(_open_unix(address, config.backlog, config.unix_socket_mode))
+            elif address.kind == "fd":
+                listeners.append(_open_inherited(address))
             else:
                 listeners.append(_open_tcp(address, config.backlog))
     except BaseException:
         close_listeners(listeners)
         raise
+    unused = [spec for spec in activated if spec not in specs]
+    if unused:
+        log.warning("not serving the socket-activated %s: --bind is given and does not"
+                    " name them", ", ".join(unused))
     return listeners
 
 

@@ -19,22 +19,27 @@ cdef int raise_current() except -1:
 DEF CHUNKS_PER_TURN = 64                  # body chunks sent before other connections get a turn
 DEF SENDFILE_STEP = 1048576
 
-# RFC 9110 §7.6.1: fields about this one connection; the server owns them.
-cdef frozenset HOP_BY_HOP = frozenset([
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
-    "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"])
-
 cdef extern from "fw_chars.h" nogil:
     int fw_is_tchar(unsigned char c)
     int fw_is_field_byte(unsigned char c)
 
-DEF VALIDATED_CACHE = 512                 # distinct statuses / header lines remembered
+DEF VALIDATED_CACHE = 512                 # distinct statuses remembered
 
-# Apps send the same statuses and most of the same headers again and again:
-# once checked and encoded, they are looked up instead of checked again.
+cdef extern from "fw_pycompat.h":
+    const unsigned char *fw_str_latin1(object s, Py_ssize_t *length)
+
+# Apps send the same few statuses again and again: once checked and encoded,
+# they are looked up instead of checked again.
 cdef dict STATUS_LINES = {}               # status str -> (b"200 OK", 200)
-cdef dict HEADER_LINES = {}               # (name, value) -> b"Name: value\r\n" (plain fields only)
-cdef dict LENGTH_LINES = {}               # ("Content-Length", "13") -> (b"Content-Length: 13\r\n", 13)
+
+# What a response field name means to the server (field_role()).
+cdef enum:
+    FIELD_PLAIN = 0                       # passed on as it is
+    FIELD_CONTENT_LENGTH = 1              # passed on, and frames the body
+    FIELD_CONNECTION = 2                  # ours; "close" is honoured
+    FIELD_KEEP_ALIVE = 3                  # ours; dropped
+    FIELD_HOP_BY_HOP = 4                  # ours alone: the app may not send it
+
 class WSGIAppError(Exception):
     """The app broke a rule of PEP 3333; it is answered 500 and logged."""
 
@@ -157,54 +162,41 @@ cdef class Response:
         return self.write_method
 
     cdef list check_headers(self, headers):
-        cdef list lines = []
+        """The app's fields to send, each a (name, value) tuple of latin-1-only
+        strs that were checked here, byte by byte; build_head copies them
+        straight from the strs. Fields the server owns are taken out."""
+        cdef list fields = []
+        cdef const unsigned char *name
+        cdef const unsigned char *value
+        cdef Py_ssize_t name_len = 0, value_len = 0
+        cdef int role
         if type(headers) is not list:
             raise WSGIAppError("response headers must be a list, got %s" % type(headers).__name__)
         for item in headers:
-            if type(item) is tuple:
-                line = HEADER_LINES.get(item)
-                if line is not None:
-                    lines.append(line)
-                    continue
-                known_length = LENGTH_LINES.get(item)
-                if known_length is not None:
-                    lines.append((<tuple>known_length)[0])
-                    self.content_length = (<tuple>known_length)[1]
-                    continue
-            line = self.check_header(item)
-            if line is not None:
-                lines.append(line)
-        return lines
-
-    cdef object check_header(self, item):
-        """The encoded line for one (name, value) header, or None for a field
-        the server handles itself; remembers plain fields in HEADER_LINES."""
-        if type(item) is not tuple or len(<tuple>item) != 2:
-            raise WSGIAppError("each header must be a (name, value) tuple, got %r" % (item,))
-        name, value = item
-        if type(name) is not str or type(value) is not str:
-            raise WSGIAppError("header names and values must be str, got %r" % (item,))
-        name_bytes = latin1_field(name, "header name %r" % name, True)
-        value_bytes = latin1_field(value, "header %s" % name, False)
-        lower = name.lower()
-        if lower in HOP_BY_HOP:
-            if lower == "connection":
-                if "close" in [t.strip().lower() for t in value.split(",")]:
+            if type(item) is not tuple or len(<tuple>item) != 2:
+                raise_bad_header(item)
+            name_obj = (<tuple>item)[0]
+            value_obj = (<tuple>item)[1]
+            if type(name_obj) is not str or type(value_obj) is not str:
+                raise_bad_header(item)
+            name = fw_str_latin1(name_obj, &name_len)
+            value = fw_str_latin1(value_obj, &value_len)
+            if (name == NULL or value == NULL or not is_token(name, name_len)
+                    or not is_field_value(value, value_len)):
+                raise_bad_header(item)
+            role = field_role(<const char *>name, name_len)
+            if role == FIELD_PLAIN:
+                fields.append(item)
+            elif role == FIELD_CONTENT_LENGTH:
+                self.content_length = parse_content_length(value_obj, value, value_len)
+                fields.append(item)
+            elif role == FIELD_CONNECTION:
+                if "close" in [t.strip().lower() for t in (<str>value_obj).split(",")]:
                     self.app_wants_close = True
-                return None
-            if lower == "keep-alive":
-                return None
-            raise WSGIAppError("hop-by-hop header %r is the server's to send (PEP 3333)" % (name,))
-        line = name_bytes + b": " + value_bytes + b"\r\n"
-        if lower == "content-length":
-            if not value.isdigit() or not value.isascii():
-                raise WSGIAppError("Content-Length must be digits, got %r" % (value,))
-            self.content_length = int(value)
-            if len(LENGTH_LINES) < VALIDATED_CACHE:
-                LENGTH_LINES[item] = (line, self.content_length)
-        elif len(HEADER_LINES) < VALIDATED_CACHE:
-            HEADER_LINES[item] = line
-        return line
+            elif role == FIELD_HOP_BY_HOP:
+                raise WSGIAppError("hop-by-hop header %r is the server's to send (PEP 3333)"
+                                   % (name_obj,))
+        return fields
 
     def write(self, data):
         """The legacy write() callable: sends data before returning."""
@@ -251,7 +243,8 @@ cdef class Response:
 
     cdef bytes build_head(self):
         """Status line, our fields, the app's fields and the framing, copied
-        straight into one new bytes object."""
+        straight into one new bytes object. self.headers holds the app's
+        checked (name, value) tuples and lines the server made as bytes."""
         cdef Connection conn = self.conn
         cdef bytes date = conn.server.current_date_header()
         cdef bytes ending
@@ -265,8 +258,11 @@ cdef class Response:
         else:
             ending = b"\r\n"
         size = 9 + PyBytes_GET_SIZE(self.status) + 20 + PyBytes_GET_SIZE(date) + PyBytes_GET_SIZE(ending)
-        for line in self.headers:
-            size += PyBytes_GET_SIZE(<bytes>line)
+        for field in self.headers:
+            if type(field) is bytes:
+                size += PyBytes_GET_SIZE(<bytes>field)
+            else:
+                size += len(<str>(<tuple>field)[0]) + len(<str>(<tuple>field)[1]) + 4
         if self.chunked:
             size += 28
         head = PyBytes_FromStringAndSize(NULL, size)    # not shared until filled
@@ -275,8 +271,11 @@ cdef class Response:
         out = append_bytes(out, self.status)
         out = append_bytes(out, b"\r\nServer: fastwsgi\r\n")
         out = append_bytes(out, date)
-        for line in self.headers:
-            out = append_bytes(out, <bytes>line)
+        for field in self.headers:
+            if type(field) is bytes:
+                out = append_bytes(out, <bytes>field)
+            else:
+                out = append_field(out, <str>(<tuple>field)[0], <str>(<tuple>field)[1])
         if self.chunked:
             out = append_bytes(out, b"Transfer-Encoding: chunked\r\n")
         append_bytes(out, ending)
@@ -303,6 +302,89 @@ cdef inline char *append_bytes(char *out, bytes data):
     cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
     memcpy(out, PyBytes_AS_STRING(data), n)
     return out + n
+
+
+cdef inline char *append_field(char *out, str name, str value):
+    """Copy "name: value\r\n"; both strs were checked to be latin-1 only."""
+    cdef Py_ssize_t n = 0
+    cdef const unsigned char *p = fw_str_latin1(name, &n)
+    memcpy(out, p, n)
+    out += n
+    out[0] = b':'
+    out[1] = b' '
+    out += 2
+    p = fw_str_latin1(value, &n)
+    memcpy(out, p, n)
+    out += n
+    out[0] = b'\r'
+    out[1] = b'\n'
+    return out + 2
+
+
+cdef bint is_token(const unsigned char *p, Py_ssize_t n):
+    """A field name: one or more tchars (RFC 9110 §5.1)."""
+    cdef Py_ssize_t i
+    if n == 0:
+        return False
+    for i in range(n):
+        if not fw_is_tchar(p[i]):
+            return False
+    return True
+
+
+cdef bint is_field_value(const unsigned char *p, Py_ssize_t n):
+    """No control character but HTAB: a CR or LF from the app must never reach
+    the wire (RFC 9110 §5.5)."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        if not fw_is_field_byte(p[i]):
+            return False
+    return True
+
+
+cdef int field_role(const char *name, Py_ssize_t n):
+    """FIELD_* for a field name (a token, any case); the length picks the one
+    name it can be before any bytes are compared."""
+    if n == 14 and strncasecmp(name, "content-length", 14) == 0:
+        return FIELD_CONTENT_LENGTH
+    if n == 10:
+        if strncasecmp(name, "connection", 10) == 0:
+            return FIELD_CONNECTION
+        if strncasecmp(name, "keep-alive", 10) == 0:
+            return FIELD_KEEP_ALIVE
+    # RFC 9110 §7.6.1: the other fields about this one connection
+    if ((n == 2 and strncasecmp(name, "te", 2) == 0)
+            or (n == 7 and (strncasecmp(name, "trailer", 7) == 0 or strncasecmp(name, "upgrade", 7) == 0))
+            or (n == 16 and strncasecmp(name, "proxy-connection", 16) == 0)
+            or (n == 17 and strncasecmp(name, "transfer-encoding", 17) == 0)
+            or (n == 18 and strncasecmp(name, "proxy-authenticate", 18) == 0)
+            or (n == 19 and strncasecmp(name, "proxy-authorization", 19) == 0)):
+        return FIELD_HOP_BY_HOP
+    return FIELD_PLAIN
+
+
+cdef long long parse_content_length(str text, const unsigned char *p, Py_ssize_t n) except -1:
+    cdef long long value = 0
+    cdef Py_ssize_t i
+    if n == 0 or n > 18:                  # 18 digits cannot overflow; no body is that big
+        raise WSGIAppError("Content-Length must be 1 to 18 digits, got %r" % (text,))
+    for i in range(n):
+        if p[i] < 48 or p[i] > 57:
+            raise WSGIAppError("Content-Length must be digits, got %r" % (text,))
+        value = value * 10 + (p[i] - 48)
+    return value
+
+
+cdef int raise_bad_header(item) except -1:
+    """Raise the WSGIAppError that says what is wrong with one header item."""
+    if type(item) is not tuple or len(<tuple>item) != 2:
+        raise WSGIAppError("each header must be a (name, value) tuple, got %r" % (item,))
+    name, value = item
+    if type(name) is not str or type(value) is not str:
+        raise WSGIAppError("header names and values must be str, got %r" % (item,))
+    latin1_field(name, "header name %r" % name, True)
+    latin1_field(value, "header %s" % name, False)
+    raise WSGIAppError("header %r is not valid" % (item,))
 
 
 cdef int send_head(Response resp) except -1:

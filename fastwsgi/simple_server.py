@@ -174,7 +174,8 @@ class WSGIServer:
 
             if self.application is None:
                 raise RuntimeError("no application: call set_app() first")
-            config = Config.from_sources({}, environ={})
+            # wsgiref takes REMOTE_ADDR from the socket alone: so do we here.
+            config = Config.from_sources({"forwarded_allow_ips": []}, environ={})
             self._core = Server(self.application, [self.socket], config, self.base_environ,
                                 self._log_request)
         return self._core

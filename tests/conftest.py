@@ -5,6 +5,7 @@ child process, waits until it logs where it listens and answers a TCP connect,
 and at teardown stops it with SIGTERM and checks it exits with status 0.
 `wsgiref_server(app_spec)` does the same with the standard library's
 wsgiref.simple_server, the reference that behaviour suites compare against.
+`nginx(upstream)` puts a real nginx in front of a server (tests/nginx.py).
 """
 import os
 import re
@@ -17,6 +18,8 @@ import time
 
 import pytest
 
+from nginx import Nginx
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS = os.path.dirname(os.path.abspath(__file__))
 START_TIMEOUT = 20.0      # generous: a cold interpreter on a busy 2-core machine
@@ -26,7 +29,7 @@ STOP_TIMEOUT = 10.0
 class ServerProcess:
     """A server running in a child process; .host/.port/.url/.pid and .stderr_text()."""
 
-    def __init__(self, argv, env=None, cwd=TESTS):
+    def __init__(self, argv, env=None, cwd=TESTS, pass_fds=()):
         self.argv = argv
         fd, self.log_path = tempfile.mkstemp(prefix="fastwsgi-test-", suffix=".log")
         self.log_file = os.fdopen(fd, "w+b")
@@ -38,7 +41,8 @@ class ServerProcess:
         full_env["PYTHONUNBUFFERED"] = "1"
         full_env.update(env)
         self.proc = subprocess.Popen(argv, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
-                                     stdout=self.log_file, stderr=subprocess.STDOUT)
+                                     stdout=self.log_file, stderr=subprocess.STDOUT,
+                                     pass_fds=pass_fds)
         self.pid = self.proc.pid
         self.host = "127.0.0.1"
         self.port = None
@@ -100,11 +104,11 @@ def server():
     """Start fastwsgi on a free port: server("apps:hello", "--access-log")."""
     started = []
 
-    def start(app_spec, *args, env=None):
+    def start(app_spec, *args, env=None, pass_fds=()):
         argv = [sys.executable, "-m", "fastwsgi", "--host", "127.0.0.1", "--port", "0", *args]
         if app_spec:
             argv.append(app_spec)
-        proc = ServerProcess(argv, env=env)
+        proc = ServerProcess(argv, env=env, pass_fds=pass_fds)
         started.append(proc)
         return proc.wait_listening()
 
@@ -117,6 +121,24 @@ def server():
     finally:
         for proc in started:
             proc.close()
+
+
+@pytest.fixture
+def nginx(tmp_path):
+    """Start a real nginx proxying to an upstream: nginx("127.0.0.1:PORT") or
+    nginx("unix:/path"); see tests/nginx.py. Stopped gracefully at teardown,
+    which must succeed."""
+    started = []
+
+    def start(upstream):
+        proxy = Nginx(tmp_path / ("nginx-%d" % len(started)), upstream)
+        started.append(proxy)
+        return proxy.start()
+
+    yield start
+    stopped = [(proxy, proxy.stop()) for proxy in started]
+    for proxy, code in stopped:
+        assert code == 0, "nginx exited with %s:\n%s" % (code, proxy.error_log)
 
 
 @pytest.fixture

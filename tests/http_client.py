@@ -56,6 +56,15 @@ def request(server, raw, method="GET", timeout=10.0):
         return read_reply(sock, method)
 
 
+def unix_request(path, raw, method="GET", timeout=10.0):
+    """request() for a server's unix socket at path."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(str(path))
+        sock.sendall(raw)
+        return read_reply(sock, method)
+
+
 def get(path, host="test", version="1.1", headers=()):
     lines = ["GET %s HTTP/%s" % (path, version), "Host: %s" % host]
     lines += ["%s: %s" % h for h in headers]

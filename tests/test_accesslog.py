@@ -509,6 +509,6 @@ def test_compiled_format():
     assert compile_format("%(p)s 100%% %({X-Real-IP}i)s %({content-type}i)s %({Set-Cookie}o)s"
                           " %({wsgi.url_scheme}e)s") == (
         ("p", None), ("text", b" 100% "), ("i", "HTTP_X_REAL_IP"), ("text", b" "),
-        ("i", "CONTENT_TYPE"), ("text", b" "), ("o", b"set-cookie"), ("text", b" "),
+        ("i", "CONTENT_TYPE"), ("text", b" "), ("o", "set-cookie"), ("text", b" "),
         ("e", "wsgi.url_scheme"))
     assert compile_format("no atoms") == (("text", b"no atoms"),)

@@ -42,13 +42,14 @@ def guard_dir(tmp_path_factory):
 def cli(tmp_path, guard_dir):
     """Run `python -m fastwsgi ARGS` in tmp_path; returns CompletedProcess."""
 
-    def run(*args, env=None):
+    def run(*args, env=None, pass_fds=()):
         environ = {k: v for k, v in os.environ.items() if not k.startswith("FASTWSGI_")}
         environ["PYTHONPATH"] = guard_dir      # fastwsgi itself: the installed one
         environ.update(env or {})
         return subprocess.run(
             [sys.executable, "-m", "fastwsgi"] + list(args),
             cwd=str(tmp_path), env=environ, capture_output=True, text=True, timeout=60,
+            pass_fds=pass_fds,
         )
 
     return run
@@ -158,6 +159,25 @@ def test_unix_socket_over_a_regular_file(cli, tmp_path):
     assert (tmp_path / "notes.txt").read_text() == "keep me"
 
 
+def test_inherited_fd_not_open(cli):
+    # Only fds 0-2 and those in pass_fds are open in the child.
+    one_line_error(cli("--bind", "fd://57"),
+                   "cannot listen on fd://57: file descriptor 57 is not open in this process")
+
+
+def test_inherited_fd_not_a_socket(cli, tmp_path):
+    with open(tmp_path / "data.txt", "w") as f:
+        result = cli("--bind", "fd://%d" % f.fileno(), pass_fds=[f.fileno()])
+    one_line_error(result, "it is a regular file, not a listening socket")
+
+
+def test_inherited_socket_not_listening(cli):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        result = cli("--bind", "fd://%d" % sock.fileno(), pass_fds=[sock.fileno()])
+    one_line_error(result, "it is a socket that is not listening (call listen() on it")
+
+
 @pytest.mark.parametrize("args, fragment", [
     (["--port", "abc"], "--port must be an integer 0-65535, got 'abc'"),
     (["--port", "70000"], "--port must be an integer 0-65535, got '70000'"),
@@ -166,6 +186,9 @@ def test_unix_socket_over_a_regular_file(cli, tmp_path):
     (["--keepalive-timeout", "0"], "--keepalive-timeout must be a number of seconds > 0"),
     (["--bind", "::1:8000"], "IPv6 addresses need brackets"),
     (["--host", "http://0.0.0.0"], "--host must be a host name or IP address"),
+    (["--bind", "fd://three"], "the file descriptor must be a number"),
+    (["--forwarded-allow-ips", "proxy.local"], "'proxy.local' is not an IP address"),
+    (["--unix-socket-mode", "u+rw"], "--unix-socket-mode must be an octal file mode 0-777"),
 ])
 def test_bad_option_value(cli, args, fragment):
     result = cli(*args)
@@ -222,7 +245,7 @@ def test_help_lists_every_option(cli):
         assert "(default: %s; env %s)" % (opt.type.show(opt.default), opt.env) in text
     assert "--no-access-log" in text
     assert "--version" in text
-    for form in ("HOST:PORT", "[IPV6]:PORT", "unix:PATH"):
+    for form in ("HOST:PORT", "[IPV6]:PORT", "unix:PATH", "fd://N", "LISTEN_FDS"):
         assert form in text
 
 

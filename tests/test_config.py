@@ -277,3 +277,57 @@ def test_config_error_is_a_fastwsgi_error_and_value_error():
         make({"port": "x"})
     with pytest.raises(ValueError):
         make({"port": "x"})
+
+
+@pytest.mark.parametrize("raw, mode", [("660", 0o660), ("0600", 0o600), ("0o666", 0o666),
+                                       (" 7 ", 0o7), ("0", 0), (0o640, 0o640)])
+def test_unix_socket_mode(raw, mode):
+    assert make({"unix_socket_mode": raw}).unix_socket_mode == mode
+
+
+def test_unix_socket_mode_three_ways():
+    assert make().unix_socket_mode is None                      # the umask decides
+    assert make({}, {"FASTWSGI_UNIX_SOCKET_MODE": "640"}).unix_socket_mode == 0o640
+    assert make({"unix_socket_mode": 0o600}, origin="api").unix_socket_mode == 0o600
+
+
+@pytest.mark.parametrize("raw", ["rw", "8", "1000", "-1", "6 6", "", 0o1000, True, 6.6])
+def test_bad_unix_socket_mode(raw):
+    assert error_of({"unix_socket_mode": raw}) == (
+        "--unix-socket-mode must be an octal file mode 0-777, e.g. 660, got %r" % (raw,))
+
+
+@pytest.mark.parametrize("raw, value", [
+    ("10.0.0.1", ["10.0.0.1"]),
+    (" 10.0.0.1 , ::1,[2001:db8::1] ", ["10.0.0.1", "::1", "2001:db8::1"]),
+    ("10.0.0.0/8,192.168.1.7/24", ["10.0.0.0/8", "192.168.1.0/24"]),
+    ("2001:DB8::/32", ["2001:db8::/32"]),
+    ("*", ["*"]),
+    ("10.0.0.1,*", ["*"]),
+    ("", []),
+    (",", []),
+    (["127.0.0.1", "10.1.0.0/16"], ["127.0.0.1", "10.1.0.0/16"]),
+    ((), []),
+])
+def test_forwarded_allow_ips(raw, value):
+    assert make({"forwarded_allow_ips": raw}).forwarded_allow_ips == value
+
+
+def test_forwarded_allow_ips_three_ways():
+    assert make().forwarded_allow_ips == ["127.0.0.1"]
+    env = {"FASTWSGI_FORWARDED_ALLOW_IPS": "10.0.0.2, 10.0.0.3"}
+    assert make({}, env).forwarded_allow_ips == ["10.0.0.2", "10.0.0.3"]
+    assert make({}, {"FASTWSGI_FORWARDED_ALLOW_IPS": ""}).forwarded_allow_ips == ["127.0.0.1"]
+    assert make({"forwarded_allow_ips": ["*"]}, env, origin="api").forwarded_allow_ips == ["*"]
+
+
+@pytest.mark.parametrize("raw, bad", [("localhost", "localhost"), ("10.0.0.1,proxy", "proxy"),
+                                      ("10.0.0.0/33", "10.0.0.0/33"), ("1.2.3", "1.2.3")])
+def test_bad_forwarded_allow_ips(raw, bad):
+    assert error_of({"forwarded_allow_ips": raw}) == (
+        "--forwarded-allow-ips: %r is not an IP address or network (host names are not"
+        " resolved); use comma-separated IP addresses or networks (CIDR), or *" % bad)
+    assert error_of({}, {"FASTWSGI_FORWARDED_ALLOW_IPS": raw}).startswith(
+        "FASTWSGI_FORWARDED_ALLOW_IPS: %r is not" % bad)
+    assert error_of({"forwarded_allow_ips": [1]}, origin="api").startswith(
+        "forwarded_allow_ips: 1 is not a string")

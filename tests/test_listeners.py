@@ -12,7 +12,8 @@ import pytest
 
 from fastwsgi.config import Config
 from fastwsgi.errors import BindError, ConfigError
-from fastwsgi.listeners import BindAddress, close_listeners, open_listeners, parse_bind
+from fastwsgi.listeners import (BindAddress, close_listeners, open_listeners, parse_bind,
+                                take_systemd_sockets)
 
 
 def config_for(*binds, **overrides):
@@ -89,6 +90,8 @@ def assert_serving(listener):
     (":9", BindAddress("tcp", "10.1.2.3", 9, None)),
     ("unix:/tmp/s.sock", BindAddress("unix", None, None, "/tmp/s.sock")),
     ("unix:rel/s.sock", BindAddress("unix", None, None, "rel/s.sock")),
+    ("fd://3", BindAddress("fd", None, None, None, 3)),
+    (" fd://0 ", BindAddress("fd", None, None, None, 0)),
 ])
 def test_parse_bind(spec, expected):
     assert parse_bind(spec, default_host="10.1.2.3", default_port=7000) == expected
@@ -98,10 +101,12 @@ def test_parse_bind_display():
     assert parse_bind("[::1]:80").display == "[::1]:80"
     assert str(parse_bind("0.0.0.0:80")) == "0.0.0.0:80"
     assert parse_bind("unix:/x").display == "unix:/x"
+    assert parse_bind("fd://7").display == "fd://7"
 
 
 @pytest.mark.parametrize("spec", ["", "::1", "[::1", "h:p", "h:-1", "h:65536",
-                                  "tcp://h:1", "unix:", "a b:1", "1234", 80])
+                                  "tcp://h:1", "unix:", "a b:1", "1234", 80,
+                                  "fd://", "fd://-1", "fd://3x", "fd://٣"])
 def test_parse_bind_rejects(spec):
     with pytest.raises(ConfigError) as info:
         parse_bind(spec)
@@ -355,3 +360,151 @@ def test_listener_repr(opened):
     (listener,) = opened(config_for("127.0.0.1:0"))
     assert listener.display in repr(listener)
 
+
+
+@unix_only
+@pytest.mark.parametrize("mode", [0o600, 0o660, 0o666])
+def test_unix_socket_mode(opened, tmp_path, mode):
+    path = tmp_path / "mode.sock"
+    old_umask = os.umask(0o077)            # the mode wins over the umask
+    try:
+        opened(config_for("unix:%s" % path, unix_socket_mode=mode))
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(os.lstat(path).st_mode) == mode
+
+
+@unix_only
+def test_unix_socket_mode_default_follows_the_umask(opened, tmp_path):
+    path = tmp_path / "umask.sock"
+    old_umask = os.umask(0o027)
+    try:
+        opened(config_for("unix:%s" % path))
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(os.lstat(path).st_mode) == 0o750
+
+
+# -- inherited sockets (fd://N, socket activation) -------------------------------------
+
+
+def listening_socket(family=socket.AF_INET):
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0) if family == socket.AF_INET else "")
+    sock.listen(8)
+    return sock
+
+
+def test_inherited_tcp_socket(opened):
+    with listening_socket() as original:
+        fd = os.dup(original.fileno())     # the copy a parent would have passed
+        (listener,) = opened(config_for("fd://%d" % fd))
+        port = original.getsockname()[1]
+    assert listener.fileno() == fd
+    assert listener.kind == "tcp"
+    assert listener.display == "127.0.0.1:%d" % port
+    assert (listener.server_name, listener.server_port) == ("127.0.0.1", str(port))
+    assert_serving(listener)
+    close_listeners([listener])
+    with pytest.raises(OSError):
+        os.fstat(fd)                       # served, so ours to close
+
+
+@unix_only
+def test_inherited_unix_socket_is_not_unlinked(opened, tmp_path):
+    path = tmp_path / "inherited.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as original:
+        original.bind(str(path))
+        original.listen(8)
+        (listener,) = opened(config_for("fd://%d" % os.dup(original.fileno())))
+    assert (listener.kind, listener.display) == ("unix", "unix:%s" % path)
+    assert (listener.server_name, listener.server_port) == ("localhost", "")
+    assert_serving(listener)
+    close_listeners([listener])
+    assert path.exists()                   # the file belongs to whoever created it
+
+
+@unix_only
+def test_inherited_abstract_unix_socket(opened):
+    with listening_socket(socket.AF_UNIX) as original:   # autobound: abstract name
+        name = original.getsockname()
+        (listener,) = opened(config_for("fd://%d" % os.dup(original.fileno())))
+    assert listener.display == "unix:@" + name[1:].decode()
+
+
+def inherited_error(fd):
+    with pytest.raises(BindError) as info:
+        open_listeners(config_for("fd://%d" % fd))
+    message = str(info.value)
+    assert message.startswith("cannot listen on fd://%d: " % fd) and "\n" not in message
+    return message
+
+
+def test_inherited_fd_not_open():
+    fd = os.dup(0)
+    os.close(fd)
+    assert "file descriptor %d is not open in this process" % fd in inherited_error(fd)
+
+
+@pytest.mark.parametrize("kind", ["regular file", "pipe", "character device"])
+def test_inherited_fd_not_a_socket(tmp_path, kind):
+    if kind == "pipe":
+        fd, other = os.pipe()
+    elif kind == "character device":
+        fd = other = os.open(os.devnull, os.O_RDWR)
+    else:
+        fd = other = os.open(str(tmp_path / "f"), os.O_CREAT | os.O_RDWR)
+    try:
+        assert ("it is a %s, not a listening socket" % kind) in inherited_error(fd)
+        os.fstat(fd)                       # still open: not ours to close
+    finally:
+        os.close(fd)
+        if other != fd:
+            os.close(other)
+
+
+def test_inherited_socket_not_listening():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        message = inherited_error(sock.fileno())
+        assert "it is a socket that is not listening (call listen() on it" in message
+        assert sock.getsockname()[1] != 0  # the fd is untouched
+
+
+def test_inherited_datagram_socket():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        assert "a datagram or other non-stream socket" in inherited_error(sock.fileno())
+
+
+def test_same_fd_twice_is_a_duplicate():
+    with pytest.raises(ConfigError) as info:
+        config_for("fd://5", "fd://5")
+    assert "same address" in str(info.value)
+
+
+def test_systemd_sockets_for_this_process():
+    environ = {"LISTEN_PID": str(os.getpid()), "LISTEN_FDS": "3",
+               "LISTEN_FDNAMES": "a:b:c", "OTHER": "kept"}
+    assert take_systemd_sockets(environ) == ["fd://3", "fd://4", "fd://5"]
+    assert environ == {"OTHER": "kept"}    # removed, so children never take them
+
+
+@pytest.mark.parametrize("environ", [
+    {},
+    {"LISTEN_FDS": "1"},                            # no LISTEN_PID: not for us
+    {"LISTEN_PID": "1", "LISTEN_FDS": "1"},         # for another process
+    {"LISTEN_PID": "x", "LISTEN_FDS": "1"},
+])
+def test_systemd_sockets_for_someone_else(environ):
+    before = dict(environ)
+    assert take_systemd_sockets(environ) == []
+    assert environ == before
+
+
+def test_systemd_sockets_bad_count():
+    environ = {"LISTEN_PID": str(os.getpid()), "LISTEN_FDS": "two"}
+    with pytest.raises(ConfigError) as info:
+        take_systemd_sockets(environ)
+    assert str(info.value) == ("LISTEN_FDS must be the number of sockets passed by socket"
+                               " activation, got 'two'; check the service manager's setup")
+    assert environ == {}

@@ -384,13 +384,15 @@ def test_demo_app_is_served(module, program):
     p = program("dropin_demo.py", module)
     line = p.expect("Serving HTTP on ")
     assert re.match(r"^Serving HTTP on 0\.0\.0\.0 port \d+ \.\.\.$", line), line
-    status, headers, body = fetch(port_of(line.rstrip(" .")), "/xyz?abc")
+    # wsgiref trusts no forwarding header, even from the loopback peer.
+    status, headers, body = fetch(port_of(line.rstrip(" .")), "/xyz?abc", headers={
+        "X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"})
     assert status == 200
     assert dict(headers)["Content-Type"] == "text/plain; charset=utf-8"
     assert body.startswith(b"Hello world!\n")
     text = body.decode("utf-8")
     for expected in ("PATH_INFO = '/xyz'", "QUERY_STRING = 'abc'", "REQUEST_METHOD = 'GET'",
-                     "wsgi.url_scheme = 'http'"):
+                     "wsgi.url_scheme = 'http'", "REMOTE_ADDR = '127.0.0.1'"):
         assert expected in text.splitlines(), expected
     assert p.finish() == (0, [])
 

@@ -1,0 +1,51 @@
+"""The app of deployment tests (inherited sockets, proxies, nginx): a few paths
+of its own in front of apps.app, whose paths all work here too."""
+import json
+import os
+import random
+from urllib.parse import parse_qs
+
+import apps
+
+LISTEN_VARS = ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES")
+
+
+def random_bytes(seed, size):
+    """The body /random sends: the test regenerates it to compare."""
+    return random.Random(seed).randbytes(size)
+
+
+def socket_inodes():
+    """Inodes of the sockets this process holds open: the listeners and one per
+    client connection, so a test can tell a reused connection from a new one."""
+    inodes = []
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink("/proc/self/fd/" + name)
+        except OSError:
+            continue  # the listing's own fd, gone already
+        if target.startswith("socket:["):
+            inodes.append(int(target[len("socket:["):-1]))
+    return sorted(inodes)
+
+
+def _json(start_response, obj):
+    body = json.dumps(obj).encode()
+    start_response("200 OK", [("Content-Type", "application/json"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def app(environ, start_response):
+    path = environ["PATH_INFO"]
+    if path == "/listen-env":
+        return _json(start_response, {name: os.environ.get(name) for name in LISTEN_VARS})
+    if path == "/sockets":
+        return _json(start_response, socket_inodes())
+    if path == "/random":
+        # Deterministic bytes without Content-Length: chunked to HTTP/1.1 clients.
+        query = {k: v[-1] for k, v in parse_qs(environ["QUERY_STRING"]).items()}
+        data = random_bytes(int(query["seed"]), int(query["size"]))
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return (data[off:off + 65536] for off in range(0, len(data), 65536))
+    return apps.app(environ, start_response)
