@@ -103,6 +103,7 @@ cdef class Server:
     cdef int wake_r                        # self-pipe: stop() and signals wake the loop
     cdef int wake_w
     cdef bint stopping                     # stop() was called: drain, then return
+    cdef bint release_listeners            # stop(close_listeners=True): close them as the drain begins
     cdef bint limit_reached                # serve(max_requests=N) has answered N
     cdef double graceful_timeout
     cdef object previous_wakeup_fd
@@ -149,6 +150,7 @@ cdef class Server:
     cdef int accept_all(self, int lfd) except -1
     cdef void reserve_fd(self, int fd)
     cdef void set_accepting(self, bint on)
+    cdef void forget_listeners(self)
     cdef void maybe_resume_accepting(self)
     cdef int dispatch(self, int fd, unsigned events) except -1
     cdef int expire_timers(self) except -1

@@ -249,8 +249,14 @@ cdef class Server:
         """Client connections open now."""
         return self.open_connections
 
-    def stop(self):
-        """Ask serve() to return. Safe from any thread and from signal handlers."""
+    def stop(self, close_listeners=False):
+        """Ask serve() to return. Safe from any thread and from signal handlers.
+        With close_listeners the listening sockets are closed as the drain
+        begins, so the kernel queues no more connections for this server (on
+        an SO_REUSEPORT address the other sockets get them); it never accepts
+        again."""
+        if close_listeners:
+            self.release_listeners = True
         self.stopping = True
         if self.wake_w >= 0:
             write(self.wake_w, b"x", 1)
@@ -317,14 +323,28 @@ cdef class Server:
 
     cdef int begin_drain(self) except -1:
         """Stop accepting and drop idle keep-alive connections; requests in
-        flight go on (their responses say Connection: close)."""
+        flight go on (their responses say Connection: close), and so do new
+        connections whose first request has not arrived yet (the client had
+        no sign of the stop, and head_timeout bounds the wait) and requests
+        already received on an idle connection."""
         cdef Connection conn
         self.set_accepting(False)
+        if self.release_listeners:
+            for fd in list(self.listener_fds):
+                self.accept_all(fd)     # closing would reset what waits in the queue
+            self.forget_listeners()
+            for sock in self.listeners:
+                sock.close()
+            self.listeners = []
         for entry in list(self.by_fd):
             if type(entry) is Connection:
                 conn = <Connection>entry
-                if conn.state == S_READ_HEAD and conn.rlen == conn.rpos:
-                    self.close_connection(conn)
+                if conn.state == S_READ_HEAD and conn.timer_queue is self.idle_timers:
+                    # A request may wait unread in the socket: closing would
+                    # reset it, so read first and serve what came.
+                    on_readable(self, conn)
+                    if conn.state == S_READ_HEAD and conn.timer_queue is self.idle_timers:
+                        self.close_connection(conn)
         return 0
 
     cdef int end_drain(self) except -1:
@@ -340,8 +360,8 @@ cdef class Server:
             conn = <Connection>entry
             if conn.state == S_READ_BODY or conn.state == S_IN_APP or conn.state == S_WRITE:
                 return True
-            if conn.state == S_READ_HEAD and conn.rlen > conn.rpos:
-                return True
+            if conn.state == S_READ_HEAD and conn.timer_queue is not self.idle_timers:
+                return True                     # a request begun, or a new connection's first
         return False
 
     cdef install_wakeup_fd(self):
@@ -370,10 +390,7 @@ cdef class Server:
         for entry in list(self.by_fd):
             if type(entry) is Connection:
                 self.close_connection(entry)
-        for fd in self.listener_fds:
-            cloop.fw_loop_delete(self.loop, fd)
-            self.by_fd[fd] = None
-        self.listener_fds.clear()
+        self.forget_listeners()
         self.listeners = []
         if type(self.access_log) is AccessLog:
             self.access_log.close()
@@ -507,6 +524,13 @@ cdef class Server:
         self.accepting = on
         for fd in self.listener_fds:
             cloop.fw_loop_modify(self.loop, fd, cloop.FW_READABLE if on else 0)
+
+    cdef void forget_listeners(self):
+        """Take the listening sockets out of the loop for good."""
+        for fd in self.listener_fds:
+            cloop.fw_loop_delete(self.loop, fd)
+            self.by_fd[fd] = None
+        self.listener_fds.clear()
 
     cdef void maybe_resume_accepting(self):
         if (not self.accepting and not self.stopping and self.accept_resume_at < 0

@@ -4,7 +4,7 @@
 # FLUSH_BYTES). Under load a turn answers many requests, so the writes get
 # fewer per request the busier the server is, and no line waits longer than a
 # turn. No logging.Logger call per request: that alone costs more than serving it.
-import binascii
+from fastwsgi.accesslog import basic_auth_user
 
 from cpython.dict cimport PyDict_GetItemWithError
 from libc.errno cimport errno
@@ -67,17 +67,6 @@ cdef inline object environ_value(dict env, str key):
     # PyDict_GetItem this does not save and restore the error state each time).
     cdef PyObject *found = PyDict_GetItemWithError(env, key)
     return <object>found if found != NULL else None
-
-
-cdef object basic_auth_user(str authorization):
-    """The user name of Basic credentials (RFC 7617), or None."""
-    if authorization[:6].lower() != "basic ":
-        return None
-    try:
-        decoded = binascii.a2b_base64(authorization[6:].strip().encode("latin-1"))
-    except (binascii.Error, UnicodeEncodeError):
-        return None
-    return decoded.partition(b":")[0].decode("latin-1")
 
 
 @cython.final                             # direct calls to its cdef methods, no vtable

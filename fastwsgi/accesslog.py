@@ -7,13 +7,15 @@ response (fastwsgi/accesslog.pxi) straight into a buffer, written once per turn 
 the event loop: no logging.Logger call per request. This module imports nothing
 heavy, so options are checked before the core is loaded.
 """
+import binascii
 import os
 import re
 from typing import NamedTuple, Optional
 
 from fastwsgi.errors import ConfigError
 
-__all__ = ["ATOMS", "DEFAULT_FORMAT", "Destination", "compile_format", "open_access_log"]
+__all__ = ["ATOMS", "DEFAULT_FORMAT", "Destination", "basic_auth_user", "compile_format",
+           "open_access_log"]
 
 DEFAULT_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 
@@ -93,6 +95,19 @@ def _named_atom(name, kind):
     if kind == "o":
         return ("o", name.lower())
     return ("e", name)
+
+
+def basic_auth_user(authorization):
+    """The user name of Basic credentials (RFC 7617), or None: the core's %(u)s
+    when the app set no REMOTE_USER.  (Here rather than in the core so that
+    binascii is imported before a worker switches to --user.)"""
+    if authorization[:6].lower() != "basic ":
+        return None
+    try:
+        decoded = binascii.a2b_base64(authorization[6:].strip().encode("latin-1"))
+    except (binascii.Error, UnicodeEncodeError):
+        return None
+    return decoded.partition(b":")[0].decode("latin-1")
 
 
 class Destination(NamedTuple):

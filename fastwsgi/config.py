@@ -287,6 +287,41 @@ class BindList(_Type):
         return ", ".join(value) if value else "HOST:PORT from --host and --port"
 
 
+class Workers(Int):
+    """A process count >= 1, or "auto": one per CPU."""
+
+    def __init__(self):
+        super().__init__(1)
+        self.expect = "an integer >= 1 or auto"
+
+    def parse(self, raw):
+        if isinstance(raw, str) and raw.strip().lower() == "auto":
+            return os.cpu_count() or 1
+        return super().parse(raw)
+
+
+class Account(_Type):
+    """A user or group of this system, by name or numeric id; kept as given
+    and resolved again where the process switches to it."""
+
+    def __init__(self, kind):
+        self.kind = kind  # "user" or "group"
+        self.expect = "a %s name or id that exists on this system" % kind
+
+    def parse(self, raw):
+        from fastwsgi import privileges    # pwd and grp: only when the option is used
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            raw = str(raw)
+        value = Str().parse(raw)
+        find = privileges.find_user if self.kind == "user" else privileges.find_group
+        if find(value) is None:
+            raise ValueError()
+        return value
+
+    def show(self, value):
+        return "none" if value is None else value
+
+
 # -- the table -----------------------------------------------------------------
 
 
@@ -409,6 +444,41 @@ OPTIONS = (
            "seconds a response may go without the client reading any of it;"
            " then the connection is closed",
            "SECONDS"),
+    Option("workers", Workers(), 1,
+           "worker processes serving requests; auto for one per CPU; more than"
+           " one runs a master process that binds once, forks the workers and"
+           " restarts them (signals: TERM/INT graceful stop, QUIT immediate"
+           " stop, HUP graceful reload, TTIN/TTOU one worker more/less)",
+           "N"),
+    Option("reuse_port", Bool(), False,
+           "give each worker its own SO_REUSEPORT socket on every TCP address,"
+           " so the kernel spreads connections over them; unix sockets stay"
+           " shared",
+           None),
+    Option("max_requests", Int(0), 0,
+           "replace a worker by a fresh one once it has answered this many"
+           " requests (it serves on until its successor is ready); 0 never",
+           "N"),
+    Option("max_requests_jitter", Int(0), 0,
+           "add a random 0 to N to --max-requests for each worker, so workers"
+           " are not all replaced at once",
+           "N"),
+    Option("pid", Str(), None,
+           "write the pid of the master process (or the single process) to"
+           " FILE; it is removed on a clean exit",
+           "FILE"),
+    Option("user", Account("user"), None,
+           "run the workers as this user (name or uid) once the sockets are"
+           " bound; the master keeps its own; needs root",
+           "USER"),
+    Option("group", Account("group"), None,
+           "run the workers with this group (name or gid; default: the"
+           " --user's own group); needs root",
+           "GROUP"),
+    Option("reload", Bool(), False,
+           "development: restart the workers when a Python file they loaded"
+           " changes (polled every second)",
+           None),
 )
 
 _BY_NAME = {opt.name: opt for opt in OPTIONS}

@@ -228,6 +228,33 @@ def test_every_line_is_written_by_a_graceful_stop(logged):
         "/quick%d" % i for i in range(50)] + ["/sleep?1"]
 
 
+def test_workers_share_the_file_the_master_opened(server, app_dir, tmp_path):
+    path = tmp_path / "access.log"
+    srv = server("logapp:app", "--workers", "2", "--access-log-file", str(path),
+                 "--access-log-format", "%(p)s %(U)s", env={"PYTHONPATH": str(app_dir)})
+    sent, pids = 0, set()
+    deadline = time.monotonic() + DEADLINE
+    while len(pids) < 2 and time.monotonic() < deadline:   # new connections until both served
+        sent += 1
+        assert send(srv, b"GET /n%d HTTP/1.1\r\nHost: t\r\n" % sent).status == 200
+        pids = {line.split()[0] for line in read_lines(path, sent)}
+    assert len(pids) == 2 and str(srv.pid) not in pids     # the workers log, not the master
+    assert srv.stop() == 0
+    assert sorted(line.split()[1] for line in read_lines(path, sent, timeout=0)) == sorted(
+        "/n%d" % i for i in range(1, sent + 1))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
+def test_workers_of_another_user_write_the_file_the_master_opened(server, tmp_path):
+    path = tmp_path / "root-only" / "access.log"    # nobody could not open it itself
+    path.parent.mkdir(mode=0o700)
+    srv = server("supervisor_app:app", "--user", "nobody", "--access-log-file", str(path),
+                 "--access-log-format", "%(u)s %(U)s")
+    auth = base64.b64encode(b"alice:pw")
+    send(srv, b"GET /pid HTTP/1.1\r\nHost: t\r\nAuthorization: Basic " + auth + b"\r\n")
+    assert read_lines(path, 1) == ["alice /pid"]
+
+
 def test_responses_cut_short_are_logged(server, tmp_path):
     path = tmp_path / "access.log"
     srv = server("apps:app", "--access-log-file", str(path))
