@@ -3,8 +3,10 @@
 Unlike timings, the count is the same from run to run whatever else the machine
 is doing, so a regression in the request path shows up as a number here.
 
-    python benchmarks/instructions.py [--requests N] [--server fastwsgi|bjoern] [--app hello]
-                                      [--churn]
+    python benchmarks/instructions.py [--requests N] [--server NAME] [--app hello] [--churn]
+
+NAME is fastwsgi, fastwsgi-accesslog (the same with the access log on, in the
+default combined format, appended to a file in a temporary directory) or bjoern.
 
 The server runs under `valgrind --tool=callgrind` with instrumentation off;
 after a warm-up it is switched on, the counters are zeroed, exactly N
@@ -26,11 +28,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REQUEST = b"GET / HTTP/1.1\r\nHost: localhost\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n"
 CLOSE_REQUEST = REQUEST[:-2] + b"Connection: close\r\n\r\n"
 
-SERVERS = {
-    "fastwsgi": lambda app, port: [sys.executable, "-m", "fastwsgi", "--host", "127.0.0.1",
-                                   "--port", str(port), "apps:" + app],
-    "bjoern": lambda app, port: [sys.executable, "-c",
-                                 "import bjoern, apps; bjoern.run(apps.%s, '127.0.0.1', %d)" % (app, port)],
+
+def fastwsgi(app, port, tmp, *options):
+    return [sys.executable, "-m", "fastwsgi", "--host", "127.0.0.1", "--port", str(port),
+            *options, "apps:" + app]
+
+
+SERVERS = {   # name -> (app, port, temporary directory) -> argv
+    "fastwsgi": fastwsgi,
+    "fastwsgi-accesslog": lambda app, port, tmp: fastwsgi(
+        app, port, tmp, "--access-log-file", os.path.join(tmp, "access.log")),
+    "bjoern": lambda app, port, tmp: [
+        sys.executable, "-c", "import bjoern, apps; bjoern.run(apps.%s, '127.0.0.1', %d)" % (app, port)],
 }
 
 
@@ -77,7 +86,7 @@ def measure(server, app, requests, churn=False):
     out_dir = tempfile.mkdtemp(prefix="fw-callgrind-")
     out = os.path.join(out_dir, "callgrind.out.%p")
     argv = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file=" + out,
-            *SERVERS[server](app, port)]
+            *SERVERS[server](app, port, out_dir)]
     proc = subprocess.Popen(argv, cwd=HERE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120

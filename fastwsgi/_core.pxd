@@ -75,7 +75,7 @@ cdef class Connection:
     cdef size_t discarded                  # bytes drained while CLOSING
     cdef fw_chunked_t chunked
     cdef object body                       # BodySink while reading the body
-    cdef str request_line                  # for the access log
+    cdef double request_start              # loop time the head arrived (access log)
     # the response being sent
     cdef Response response
     cdef Response spare_response           # reused by each request on this connection
@@ -130,7 +130,7 @@ cdef class Server:
     cdef TimerQueue linger_timers
     cdef list timer_queues                 # the five above, in that order
     cdef int write_timeout_ms
-    cdef object access_log                 # callable or None
+    cdef object access_log                 # AccessLog, a callable, or None
     cdef bytes date_header
     cdef long date_second
     cdef double now

@@ -1,9 +1,13 @@
 """Type stub of the Cython core (fastwsgi/_core.pyx)."""
 import socket
-from typing import Any, Callable, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Iterable, List, Mapping, Optional, Tuple, Union
 
 WSGIApp = Callable[[dict, Callable[..., Any]], Iterable[bytes]]
-AccessLog = Callable[[dict, str, int, int], None]
+AccessLogCallback = Callable[[dict, int, int], None]   # (environ, status code, body bytes)
+
+class AccessLog:
+    def __init__(self, fd: int, atoms: Tuple[Tuple[str, Any], ...]) -> None: ...
+    def close(self) -> None: ...
 
 class WSGIAppError(Exception): ...
 
@@ -18,7 +22,8 @@ class FileWrapper:
 class Server:
     app: WSGIApp
     def __init__(self, app: WSGIApp, sockets: Iterable[socket.socket], config: Any,
-                 base_environ: Mapping[str, Any], access_log: Optional[AccessLog] = ...) -> None: ...
+                 base_environ: Mapping[str, Any],
+                 access_log: Union[AccessLog, AccessLogCallback, None] = ...) -> None: ...
     @property
     def backend(self) -> str: ...
     @property

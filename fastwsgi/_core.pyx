@@ -71,6 +71,7 @@ DEF LINGER_DISCARD = 1048576              # bytes drained from a client we are c
 include "body.pxi"
 include "environ.pxi"
 include "response.pxi"
+include "accesslog.pxi"
 
 
 cdef class TimerQueue:
@@ -144,9 +145,10 @@ cdef class Server:
     listening socket.socket objects (the caller keeps ownership and closes
     them); config carries the limits, timeouts and trusted proxies (see
     fastwsgi.config); base_environ holds the per-server environ keys
-    (SERVER_NAME, SERVER_PORT, wsgi.errors, ...); access_log, when not None,
-    is called as access_log(environ, request_line, status_code, body_bytes)
-    after each response.
+    (SERVER_NAME, SERVER_PORT, wsgi.errors, ...); access_log is None, an
+    AccessLog (written after every turn of the loop, and flushed by close()),
+    or a callable called as access_log(environ, status_code, body_bytes) after
+    each response.
     """
 
     def __cinit__(self):
@@ -322,9 +324,13 @@ cdef class Server:
                 if self.pending and not self.limit_reached:
                     self.run_pending()
                 self.expire_timers()
+                if self.access_log is not None:
+                    flush_access_log(self)            # this turn's lines in one write
                 if give_up >= 0 and n > 0:
                     give_up = monotonic() + timeout   # the timeout is for idleness
         finally:
+            if self.access_log is not None:
+                flush_access_log(self)
             if drained:                               # a stop() ends with its drain
                 self.stopping = False
                 self.drain_until = -1
@@ -403,6 +409,8 @@ cdef class Server:
                 self.close_connection(entry)
         self.forget_listeners()
         self.listeners = []
+        if type(self.access_log) is AccessLog:
+            self.access_log.close()
 
     # -- clock and Date --------------------------------------------------------
 
@@ -714,10 +722,7 @@ cdef bint start_request(Server srv, Connection conn) except -1:
         conn.client_keep_alive = not (req.flags & cparser.FW_REQ_CONN_CLOSE)
     else:
         conn.client_keep_alive = (req.flags & cparser.FW_REQ_CONN_KEEP_ALIVE) and not (req.flags & cparser.FW_REQ_CONN_CLOSE)
-    if srv.access_log is not None:
-        conn.request_line = PyUnicode_DecodeLatin1(conn.rbuf + conn.rpos + req.method.off,
-                                                   req.target.off + req.target.len - req.method.off, NULL) \
-                            + (" HTTP/1.1" if req.minor_version == 1 else " HTTP/1.0")
+    conn.request_start = srv.now                # for the access log's request time
     conn.rpos += rc
     conn.parsed_upto = 0
     conn.body_kind = req.body
@@ -814,6 +819,8 @@ cdef void drop_request(Connection conn):
     """Let go of the request in progress: its body, its environ, and its
     response iterable (close() called)."""
     if conn.response is not None:
+        if conn.response.head_sent and conn.server.access_log is not None:
+            log_response(conn.server, conn, conn.response)   # cut short: still logged
         conn.response.close_result()
         conn.response = None
     if conn.body is not None:

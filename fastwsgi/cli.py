@@ -11,6 +11,7 @@ import logging
 import sys
 
 import fastwsgi
+from fastwsgi.accesslog import open_access_log
 from fastwsgi.config import OPTIONS, Config
 from fastwsgi.demo import demo_app
 from fastwsgi.errors import FastWSGIError
@@ -132,6 +133,7 @@ def main(argv=None):
         return code if isinstance(code, int) else (0 if code is None else 2)
 
     listeners = []
+    access_log = None
     try:
         config = Config.from_sources({opt.name: getattr(args, opt.name) for opt in OPTIONS})
         setup_logging(config.log_level)
@@ -143,10 +145,11 @@ def main(argv=None):
             return 0
         app = load_app(config.app) if config.app else demo_app
         listeners = open_listeners(config)
+        access_log = open_access_log(config)
         _log_notes(config)
         if config.app:
             log.debug("loaded %s: %r", config.app, app)
-        import_runner().serve(app, config, listeners)  # blocks; closes the listeners itself
+        import_runner().serve(app, config, listeners, access_log)  # blocks; closes the listeners
     except FastWSGIError as exc:
         _print_error(exc)
         return 2
@@ -154,4 +157,6 @@ def main(argv=None):
         return 0
     finally:
         close_listeners(listeners)  # no-op if serve() already closed them
+        if access_log is not None:
+            access_log.close()
     return 0

@@ -20,6 +20,7 @@ import os
 import re
 from typing import Any, NamedTuple, Optional
 
+from fastwsgi.accesslog import DEFAULT_FORMAT, compile_format
 from fastwsgi.errors import ConfigError
 from fastwsgi.listeners import BIND_FORMS, check_host, parse_bind
 from fastwsgi.proxy import parse_trusted
@@ -200,6 +201,26 @@ class Bool(_Type):
         return "on" if value else "off"
 
 
+class LogFormat(_Type):
+    expect = "an access log format"
+
+    def parse(self, raw):
+        if not isinstance(raw, str) or not raw.strip():
+            raise ValueError()
+        compile_format(raw)                # raises ValueError naming the bad atom
+        return raw
+
+    def show(self, value):
+        return "combined: " + value
+
+
+class LogFile(Str):
+    expect = "a file path, or - for stdout"
+
+    def show(self, value):
+        return "stderr" if value is None else value
+
+
 class FileMode(_Type):
     expect = "an octal file mode 0-777, e.g. 660"
 
@@ -360,8 +381,22 @@ OPTIONS = (
            "log level: debug, info, warning, error or critical",
            "LEVEL"),
     Option("access_log", Bool(), False,
-           "log one line per request (--no-access-log turns it off)",
+           "log one line per request to stderr or --access-log-file"
+           " (--no-access-log turns it off)",
            None),
+    Option("access_log_format", LogFormat(), DEFAULT_FORMAT,
+           "access log line in gunicorn's atoms: %(h)s remote address, %(l)s '-',"
+           " %(u)s user, %(t)s [time], %(r)s request line, %(m)s method, %(U)s path,"
+           " %(q)s query, %(H)s protocol, %(s)s status, %(B)s body bytes, %(b)s"
+           " body bytes or '-', %(f)s referer, %(a)s user agent, %(T)s/%(M)s/%(D)s"
+           " request time in s/ms/us, %(L)s in decimal seconds, %(p)s pid,"
+           " %({header}i)s request header, %({header}o)s response header,"
+           " %({key}e)s environ key; %% is a literal %",
+           "FORMAT"),
+    Option("access_log_file", LogFile(), None,
+           "file the access log is appended to, - for stdout; naming one turns the"
+           " access log on",
+           "PATH"),
     Option("max_connections", Int(1), 10000,
            "most client connections served at once; further ones wait in the"
            " listen backlog until one closes",

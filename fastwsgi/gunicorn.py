@@ -120,7 +120,7 @@ class Worker(BaseWorker):
     def handle_exit(self, sig, frame):
         self.retire()     # SIGTERM: the loop drains and run() returns
 
-    def log_access(self, environ, request_line, status, size):
+    def log_access(self, environ, status, size):
         """The core's access_log callback, in gunicorn's access log format."""
         started = environ.get(START_KEY)
         elapsed = time.monotonic() - started if started is not None else 0.0

@@ -583,10 +583,7 @@ cdef int finish_response(Server srv, Connection conn) except -1:
     resp.close_result()
     srv.requests_done += 1
     if srv.access_log is not None:
-        try:
-            srv.access_log(conn.environ, conn.request_line, resp.status_code, resp.body_sent)
-        except Exception:
-            log.exception("error writing the access log")
+        log_response(srv, conn, resp)
     conn.response = None
     conn.environ = None
     if srv.requests_limit and srv.requests_done >= srv.requests_limit:
@@ -649,8 +646,10 @@ cdef extern from "<time.h>" nogil:
         int tm_mon
         int tm_year
         int tm_wday
+        long tm_gmtoff                    # seconds east of UTC (the access log's %(t)s)
     time_t time(time_t *t)
     tm *gmtime_r(const time_t *t, tm *result)
+    tm *localtime_r(const time_t *t, tm *result)
 
 # IMF-fixdate names are English whatever the locale, so no strftime.
 cdef tuple WEEKDAYS = (b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat")

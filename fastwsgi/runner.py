@@ -7,7 +7,7 @@ import signal
 import threading
 
 from fastwsgi import __version__
-from fastwsgi.accesslog import log_access
+from fastwsgi.accesslog import compile_format
 from fastwsgi.listeners import close_listeners
 from fastwsgi.pidfile import pid_file
 
@@ -46,13 +46,16 @@ def raise_fd_limit(wanted):
         pass
 
 
-def make_server(app, config, listeners):
-    """The core Server for app on listeners (which the caller keeps and closes)."""
-    from fastwsgi._core import Server
+def make_server(app, config, listeners, access_log=None):
+    """The core Server for app on listeners (which the caller keeps and
+    closes), writing the access log to access_log, a
+    fastwsgi.accesslog.Destination (also the caller's to close), if given."""
+    from fastwsgi._core import AccessLog, Server
 
     raise_fd_limit(config.max_connections + 64)
-    return Server(app, [l.sock for l in listeners], config, base_environ(listeners),
-                  log_access if config.access_log else None)
+    if access_log is not None:
+        access_log = AccessLog(access_log.fd, compile_format(config.access_log_format))
+    return Server(app, [l.sock for l in listeners], config, base_environ(listeners), access_log)
 
 
 def startup_line(listeners, processes, backend):
@@ -98,13 +101,14 @@ def _master_only(signum, frame):
                 signal.Signals(signum).name)
 
 
-def serve(app, config, listeners):
+def serve(app, config, listeners, access_log=None):
     """Serve app on listeners until SIGINT/SIGTERM (drain) or SIGQUIT (at once),
-    or KeyboardInterrupt; writes and removes the --pid file; the listeners are
+    or KeyboardInterrupt, with the access log going to access_log if given
+    (see make_server); writes and removes the --pid file; the listeners are
     closed on the way out."""
     with contextlib.ExitStack() as cleanup:
         cleanup.callback(close_listeners, listeners)
-        server = make_server(app, config, listeners)
+        server = make_server(app, config, listeners, access_log)
         cleanup.callback(server.close)
         cleanup.enter_context(pid_file(config.pid))
         cleanup.enter_context(stop_signals(server, config.reuse_port, master_only_warning=True))

@@ -44,6 +44,7 @@ import threading
 import time
 
 from fastwsgi import privileges
+from fastwsgi.accesslog import open_access_log
 from fastwsgi.errors import AppLoadError, ConfigError, FastWSGIError
 from fastwsgi.listeners import close_listeners, open_listeners, reuse_port_copies
 from fastwsgi.pidfile import pid_file
@@ -96,11 +97,16 @@ def run_master(config, load, announce=None):
                           " run() from there")
     privileges.check_switch(config)
     listeners = open_listeners(config, reserve_tcp=config.reuse_port)
+    access_log = None
     try:
+        # Opened once, here (before any --user switch); the workers inherit it.
+        access_log = open_access_log(config)
         with pid_file(config.pid):
-            Master(config, load, listeners, announce).run()
+            Master(config, load, listeners, announce, access_log).run()
     finally:
         close_listeners(listeners)
+        if access_log is not None:
+            access_log.close()
     log.info("fastwsgi stopped")
 
 
@@ -141,11 +147,12 @@ def _stamp(path):
 class Master:
     """The supervising loop: signals, worker messages and exits, timers."""
 
-    def __init__(self, config, load, listeners, announce):
+    def __init__(self, config, load, listeners, announce, access_log=None):
         self.config = config
         self.load = load
         self.listeners = listeners
         self.announce = announce
+        self.access_log = access_log    # fastwsgi.accesslog.Destination or None
         self.target = config.workers
         self.generation = 0
         self.workers = {}               # pid -> Worker
@@ -462,7 +469,7 @@ class Master:
             self.selector.close()
             os.close(self.wake_r)
             os.close(self.wake_w)
-            code = serve_worker(self.config, self.load, self.listeners, channel)
+            code = serve_worker(self.config, self.load, self.listeners, channel, self.access_log)
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
         except BaseException:
@@ -507,9 +514,10 @@ def _loaded_files():
             yield os.path.abspath(path)
 
 
-def serve_worker(config, load, listeners, channel):
+def serve_worker(config, load, listeners, channel, access_log=None):
     """A worker's life: own sockets (--reuse-port), user switch, app import,
-    serve until stopped or --max-requests; returns the exit status."""
+    serve until stopped or --max-requests, writing the access log to
+    access_log (the master's Destination) if given; returns the exit status."""
     _watch_master(channel)
     try:
         if config.reuse_port:
@@ -520,7 +528,7 @@ def serve_worker(config, load, listeners, channel):
     except FastWSGIError as exc:
         _send(channel, "failed " + exc.message)
         return LOAD_FAILED
-    server = runner.make_server(app, config, listeners)
+    server = runner.make_server(app, config, listeners, access_log)
     limit = config.max_requests
     if limit:
         limit += random.randint(0, config.max_requests_jitter)
