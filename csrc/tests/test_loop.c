@@ -52,6 +52,24 @@ static void new_pair(int fds[2])
     nonblocking(fds[1]);
 }
 
+/* An empty pipe whose read end p[0] is added for reading. */
+static void watched_pipe(fw_loop_t *loop, int p[2])
+{
+    if (pipe(p) < 0) {
+        perror("pipe");
+        exit(2);
+    }
+    FW_CHECK(fw_loop_add(loop, p[0], FW_READABLE) == 0, "add");
+}
+
+/* A socket pair with one byte waiting on s[0], and s[0] added for reading. */
+static void readable_pair(fw_loop_t *loop, int s[2])
+{
+    new_pair(s);
+    FW_CHECK(send(s[1], "x", 1, 0) == 1, "send");
+    FW_CHECK(fw_loop_add(loop, s[0], FW_READABLE) == 0, "add");
+}
+
 static void close_pair(int fds[2])
 {
     close(fds[0]);
@@ -93,8 +111,7 @@ static void test_timeouts(void)
     fw_loop_t *loop = new_loop();
     int p[2], total;
     fw_t_begin("timeouts: 0 polls, a positive timeout waits, nothing fired is 0");
-    FW_CHECK(pipe(p) == 0, "pipe");
-    FW_CHECK(fw_loop_add(loop, p[0], FW_READABLE) == 0, "add");
+    watched_pipe(loop, p);
     FW_CHECK(wait_for(loop, p[0], 0, &total) == 0 && total == 0, "wait(0) returned %d", total);
     double start = now_ms();
     FW_CHECK(wait_for(loop, p[0], 100, &total) == 0 && total == 0, "wait(100) returned %d", total);
@@ -104,8 +121,7 @@ static void test_timeouts(void)
     start = now_ms();
     FW_CHECK(wait_for(loop, p[0], 0, &total) == 0, "wait(0)");
     FW_CHECK(now_ms() - start < 5000, "wait(0) blocked");
-    close(p[0]);
-    close(p[1]);
+    close_pair(p);
     fw_loop_destroy(loop);
     fw_t_end();
 }
@@ -116,8 +132,7 @@ static void test_readable_level_triggered(void)
     int p[2];
     char c;
     fw_t_begin("a pipe with data is readable until it is drained");
-    FW_CHECK(pipe(p) == 0, "pipe");
-    FW_CHECK(fw_loop_add(loop, p[0], FW_READABLE) == 0, "add");
+    watched_pipe(loop, p);
     FW_CHECK(wait_for(loop, p[0], 0, NULL) == 0, "readable while empty");
     FW_CHECK(write(p[1], "xy", 2) == 2, "write");
     FW_CHECK(wait_for(loop, p[0], 5000, NULL) == FW_READABLE, "not readable with data");
@@ -125,8 +140,7 @@ static void test_readable_level_triggered(void)
     FW_CHECK(wait_for(loop, p[0], 5000, NULL) == FW_READABLE, "one byte left, not reported again");
     FW_CHECK(read(p[0], &c, 1) == 1, "read");
     FW_CHECK(wait_for(loop, p[0], 0, NULL) == 0, "still readable once drained");
-    close(p[0]);
-    close(p[1]);
+    close_pair(p);
     fw_loop_destroy(loop);
     fw_t_end();
 }
@@ -158,9 +172,7 @@ static void test_modify(void)
     fw_loop_t *loop = new_loop();
     int s[2];
     fw_t_begin("modify switches between reading, writing, both and silence");
-    new_pair(s);
-    FW_CHECK(send(s[1], "data", 4, 0) == 4, "send");
-    FW_CHECK(fw_loop_add(loop, s[0], FW_READABLE) == 0, "add");
+    readable_pair(loop, s);
     FW_CHECK(wait_for(loop, s[0], 5000, NULL) == FW_READABLE, "readable");
     FW_CHECK(fw_loop_modify(loop, s[0], 0) == 0, "modify to 0");
     FW_CHECK(wait_for(loop, s[0], 0, NULL) == 0, "mask 0 is not silent");
@@ -180,9 +192,7 @@ static void test_delete_and_readd(void)
     fw_loop_t *loop = new_loop();
     int s[2];
     fw_t_begin("a deleted fd is not reported, and can be added again");
-    new_pair(s);
-    FW_CHECK(send(s[1], "x", 1, 0) == 1, "send");
-    FW_CHECK(fw_loop_add(loop, s[0], FW_READABLE) == 0, "add");
+    readable_pair(loop, s);
     FW_CHECK(fw_loop_delete(loop, s[0]) == 0, "delete");
     FW_CHECK(wait_for(loop, s[0], 0, NULL) == 0, "reported after delete");
     FW_CHECK(fw_loop_delete(loop, s[0]) == -ENOENT, "second delete: %d", fw_loop_delete(loop, s[0]));
@@ -218,9 +228,7 @@ static void test_close(void)
     fw_loop_t *loop = new_loop();
     int s[2], t[2];
     fw_t_begin("close closes and forgets the fd; its number can be added again");
-    new_pair(s);
-    FW_CHECK(send(s[1], "x", 1, 0) == 1, "send");
-    FW_CHECK(fw_loop_add(loop, s[0], FW_READABLE) == 0, "add");
+    readable_pair(loop, s);
     int fd = s[0];
     FW_CHECK(fw_loop_close(loop, fd) == 0, "close");
     FW_CHECK(fcntl(fd, F_GETFD) < 0 && errno == EBADF, "fd %d still open", fd);
@@ -333,14 +341,12 @@ static void test_signal_interrupts(void)
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_alarm;          /* no SA_RESTART: poll and epoll_wait never restart anyway */
     sigaction(SIGALRM, &sa, &old);
-    FW_CHECK(pipe(p) == 0, "pipe");
-    FW_CHECK(fw_loop_add(loop, p[0], FW_READABLE) == 0, "add");
+    watched_pipe(loop, p);
     setitimer(ITIMER_REAL, &timer, NULL);
     int n = fw_loop_wait(loop, events, MAX_EVENTS, -1);
     FW_CHECK(n == -EINTR, "wait returned %d", n);
     sigaction(SIGALRM, &old, NULL);
-    close(p[0]);
-    close(p[1]);
+    close_pair(p);
     fw_loop_destroy(loop);
     fw_t_end();
 }
@@ -380,9 +386,7 @@ static void test_many_fds(void)
     int strays, n = 0;
     fw_t_begin("hundreds of fds: all ready ones get their turn, deletes keep the rest intact");
     for (int i = 0; i < MANY_PAIRS; i++) {
-        new_pair(pairs[i]);
-        FW_CHECK(fw_loop_add(loop, pairs[i][0], FW_READABLE) == 0, "add %d", i);
-        FW_CHECK(send(pairs[i][1], "m", 1, 0) == 1, "send %d", i);
+        readable_pair(loop, pairs[i]);
         want[i] = pairs[i][0];
     }
     /* more ready than one wait returns: level-triggered, nothing is read, and
