@@ -16,7 +16,7 @@ def expected_backend():
         return named
     if sys.platform.startswith("linux"):
         return "epoll"
-    if sys.platform == "darwin" or "bsd" in sys.platform:
+    if sys.platform == "darwin" or "bsd" in sys.platform or sys.platform.startswith("dragonfly"):
         return "kqueue"
     return "poll"
 
