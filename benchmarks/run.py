@@ -51,6 +51,7 @@ if not os.environ.get("BENCH_DATA_DIR"):
 
 import apps  # noqa: E402  (the workload table lives next to the apps)
 import instructions  # noqa: E402
+import summary  # noqa: E402
 
 HOST = "127.0.0.1"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -1362,7 +1363,30 @@ def bench(args, ctx: Ctx, command: str) -> int:
         print(f"\nwrote {base.with_suffix('.md').relative_to(ROOT)}, "
               f"{base.with_suffix('.json').relative_to(ROOT)}"
               + (f" ({note})" if note else f", {base.with_suffix('.png').relative_to(ROOT)}"))
+    write_overview(args, rows, info, command)
     return status, rows
+
+
+def write_overview(args, rows, info, command) -> None:
+    """results/summary.md and .png: every workload against the best peer."""
+    lines = summary.summarize(rows)
+    if not lines:
+        return
+    base = RESULTS_DIR / ("summary" + (f"-{args.tag}" if args.tag else ""))
+    table = summary.markdown(lines)
+    machine = ", ".join(f"{k}: {v}" for k, v in info.items())
+    base.with_suffix(".md").write_text(
+        f"# fastwsgi against the best other Python server, per workload\n\n{table}\n\n"
+        f"Medians of {args.rounds} interleaved round(s) of {args.duration} s; the best peer is "
+        "taken per column among the WSGI servers of the run (not nginx, the ceiling). "
+        "Per-workload reports: results/<workload>.md.\n\n"
+        f"Command: `{command}`\n\nMachine: {machine}\n", encoding="utf-8")
+    caption = (f"median of {args.rounds} round(s) × {args.duration} s; "
+               f"{info.get('CPU', '')}, {info.get('Python', '')}")
+    note = summary.chart(lines, base.with_suffix(".png"), caption)
+    print("\n## all workloads\n\n" + table)
+    print(f"\nwrote {base.with_suffix('.md').relative_to(ROOT)}"
+          + (f" ({note})" if note else f", {base.with_suffix('.png').relative_to(ROOT)}"))
 
 
 if __name__ == "__main__":
