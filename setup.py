@@ -8,10 +8,25 @@ from setuptools import Extension, setup
 CSRC = "csrc"
 
 
+LOOP_BACKENDS = ("epoll", "kqueue", "poll")
+
+
 def loop_backend_source():
-    # One backend per platform behind csrc/fw_loop.h; FASTWSGI_LOOP overrides it.
-    backend = os.environ.get("FASTWSGI_LOOP") or ("epoll" if sys.platform.startswith("linux") else "kqueue")
+    # One backend per platform behind csrc/fw_loop.h; FASTWSGI_LOOP overrides it
+    # (CI builds with FASTWSGI_LOOP=poll to run the suite on the portable one).
+    backend = os.environ.get("FASTWSGI_LOOP") or default_loop_backend()
+    if backend not in LOOP_BACKENDS:
+        sys.exit("FASTWSGI_LOOP=%s is not a loop backend; use one of: %s"
+                 % (backend, ", ".join(LOOP_BACKENDS)))
     return os.path.join(CSRC, "fw_loop_%s.c" % backend)
+
+
+def default_loop_backend():
+    if sys.platform.startswith("linux"):
+        return "epoll"
+    if sys.platform == "darwin" or "bsd" in sys.platform or sys.platform.startswith("dragonfly"):
+        return "kqueue"
+    return "poll"
 
 
 def compile_args():

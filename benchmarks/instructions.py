@@ -3,12 +3,16 @@
 Unlike timings, the count is the same from run to run whatever else the machine
 is doing, so a regression in the request path shows up as a number here.
 
-    python benchmarks/instructions.py [--requests N] [--server fastwsgi|bjoern] [--app hello]
+    python benchmarks/instructions.py [--requests N] [--server NAME] [--app hello] [--churn]
+
+NAME is fastwsgi, fastwsgi-accesslog (the same with the access log on, in the
+default combined format, appended to a file in a temporary directory) or bjoern.
 
 The server runs under `valgrind --tool=callgrind` with instrumentation off;
 after a warm-up it is switched on, the counters are zeroed, exactly N
-keep-alive requests are sent one at a time over one connection, and the
-counters are dumped and divided by N.
+keep-alive requests are sent one at a time over one connection (with
+--churn: each on a new connection, `Connection: close`), and the counters
+are dumped and divided by N.
 """
 import argparse
 import glob
@@ -22,12 +26,20 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REQUEST = b"GET / HTTP/1.1\r\nHost: localhost\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n"
+CLOSE_REQUEST = REQUEST[:-2] + b"Connection: close\r\n\r\n"
 
-SERVERS = {
-    "fastwsgi": lambda app, port: [sys.executable, "-m", "fastwsgi", "--host", "127.0.0.1",
-                                   "--port", str(port), "apps:" + app],
-    "bjoern": lambda app, port: [sys.executable, "-c",
-                                 "import bjoern, apps; bjoern.run(apps.%s, '127.0.0.1', %d)" % (app, port)],
+
+def fastwsgi(app, port, tmp, *options):
+    return [sys.executable, "-m", "fastwsgi", "--host", "127.0.0.1", "--port", str(port),
+            *options, "apps:" + app]
+
+
+SERVERS = {   # name -> (app, port, temporary directory) -> argv
+    "fastwsgi": fastwsgi,
+    "fastwsgi-accesslog": lambda app, port, tmp: fastwsgi(
+        app, port, tmp, "--access-log-file", os.path.join(tmp, "access.log")),
+    "bjoern": lambda app, port, tmp: [
+        sys.executable, "-c", "import bjoern, apps; bjoern.run(apps.%s, '127.0.0.1', %d)" % (app, port)],
 }
 
 
@@ -49,17 +61,32 @@ def exchange(sock, count):
             data += chunk
 
 
+def exchange_churn(port, count):
+    """count requests, each on a new connection that the server closes."""
+    for _ in range(count):
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+            sock.sendall(CLOSE_REQUEST)
+            data = b""
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            if not data.endswith(b"Hello, World!"):
+                raise RuntimeError("unexpected reply: %r" % data[:200])
+
+
 def callgrind(pid, *args):
     subprocess.run(["callgrind_control", *args, str(pid)], check=True, stdout=subprocess.DEVNULL)
     time.sleep(0.2)           # the command is picked up at the server's next basic block
 
 
-def measure(server, app, requests):
+def measure(server, app, requests, churn=False):
     port = free_port()
     out_dir = tempfile.mkdtemp(prefix="fw-callgrind-")
     out = os.path.join(out_dir, "callgrind.out.%p")
     argv = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file=" + out,
-            *SERVERS[server](app, port)]
+            *SERVERS[server](app, port, out_dir)]
     proc = subprocess.Popen(argv, cwd=HERE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
@@ -76,7 +103,10 @@ def measure(server, app, requests):
             callgrind(proc.pid, "-i", "on")
             exchange(sock, 50)                     # let the instrumented code settle
             callgrind(proc.pid, "-z")
-            exchange(sock, requests)
+            if churn:
+                exchange_churn(port, requests)
+            else:
+                exchange(sock, requests)
             callgrind(proc.pid, "-d")
     finally:
         proc.terminate()
@@ -96,10 +126,12 @@ def main():
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--server", choices=sorted(SERVERS), default="fastwsgi")
     parser.add_argument("--app", default="hello")
+    parser.add_argument("--churn", action="store_true",
+                        help="a new connection per request (Connection: close)")
     args = parser.parse_args()
-    per_request = measure(args.server, args.app, args.requests)
-    print("%s %s: %.0f instructions per request (callgrind, %d requests)"
-          % (args.server, args.app, per_request, args.requests))
+    per_request = measure(args.server, args.app, args.requests, args.churn)
+    print("%s %s%s: %.0f instructions per request (callgrind, %d requests)"
+          % (args.server, args.app, " churn" if args.churn else "", per_request, args.requests))
 
 
 if __name__ == "__main__":

@@ -50,6 +50,8 @@ if not os.environ.get("BENCH_DATA_DIR"):
     atexit.register(shutil.rmtree, _DATA_DIR, True)
 
 import apps  # noqa: E402  (the workload table lives next to the apps)
+import instructions  # noqa: E402
+import summary  # noqa: E402
 
 HOST = "127.0.0.1"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -387,6 +389,18 @@ SERVERS: List[Server] = [
         argv=lambda c, port, w: [c.python, "-m", "fastwsgi", "--host", HOST,
                                  "--port", str(port), f"apps:{w.app}"],
         note="`python -m fastwsgi`, single process",
+    ),
+    Server(
+        name="fastwsgi-accesslog",
+        probe=python_probe("fastwsgi._core", "fastwsgi"),
+        argv=lambda c, port, w: [c.python, "-m", "fastwsgi", "--host", HOST,
+                                 "--port", str(port), "--access-log-file",
+                                 str(c.tmp / f"access-{port}.log"), f"apps:{w.app}"],
+        supports=lambda w: w.name == "hello",
+        note="the same with the access log on: the default combined format, appended "
+             "to a file in the benchmark's temporary directory (a real file on disk, not "
+             "/dev/null, so every line is copied into the page cache as in production); "
+             "hello only, where the log's share of the cost is largest",
     ),
     Server(
         name="fastwsgi-0.0.9",
@@ -1033,12 +1047,12 @@ def write_chart(args, w, rows, info, base: Path) -> Optional[str]:
 # Extras: instructions per request (instructions.py) and memory (memory.py)
 # ==========================================================================
 
-INSTRUCTION_SERVERS = ("fastwsgi", "bjoern")  # the servers instructions.py knows
+INSTRUCTION_SERVERS = tuple(instructions.SERVERS)  # the servers instructions.py knows
 
 
 def instructions_report(args, ctx: Ctx, command: str, rows) -> int:
     """Run instructions.py (unchanged: callgrind, hello, one keep-alive
-    connection) for fastwsgi and bjoern; write results/instructions.md."""
+    connection) for each server it knows; write results/instructions.md."""
     print("\n## instructions: instructions per hello request (callgrind)\n")
     missing = [t for t in ("valgrind", "callgrind_control") if not shutil.which(t)]
     if missing:
@@ -1110,7 +1124,8 @@ def instructions_report(args, ctx: Ctx, command: str, rows) -> int:
         "## Command", "", f"`{command}`", "",
         "## Method", "",
         f"`benchmarks/instructions.py --server NAME --requests {requests}`: the server "
-        "(`python -m fastwsgi ... apps:hello`, `bjoern.run(apps.hello, ...)`) runs under "
+        "(`python -m fastwsgi ... apps:hello`, the same with `--access-log-file` for "
+        "fastwsgi-accesslog, `bjoern.run(apps.hello, ...)`) runs under "
         "`valgrind --tool=callgrind --instr-atstart=no`; after 200 warm-up requests "
         "instrumentation is switched on, 50 more requests let it settle, the counters are "
         f"zeroed, exactly {requests} keep-alive requests are sent one at a time over one "
@@ -1179,7 +1194,8 @@ def parse_args(argv):
                    help="also run memory.py: RSS per idle keep-alive connection "
                         "(results/memory.md)")
     p.add_argument("--instructions", action="store_true",
-                   help="also run instructions.py (callgrind) for fastwsgi and bjoern: "
+                   help="also run instructions.py (callgrind) for fastwsgi (with and without the "
+                        "access log) and bjoern: "
                         "instructions per hello request (results/instructions.md)")
     p.add_argument("--no-wrk", action="store_true",
                    help="skip the wrk workloads (with --memory and/or --instructions)")
@@ -1347,7 +1363,30 @@ def bench(args, ctx: Ctx, command: str) -> int:
         print(f"\nwrote {base.with_suffix('.md').relative_to(ROOT)}, "
               f"{base.with_suffix('.json').relative_to(ROOT)}"
               + (f" ({note})" if note else f", {base.with_suffix('.png').relative_to(ROOT)}"))
+    write_overview(args, rows, info, command)
     return status, rows
+
+
+def write_overview(args, rows, info, command) -> None:
+    """results/summary.md and .png: every workload against the best peer."""
+    lines = summary.summarize(rows)
+    if not lines:
+        return
+    base = RESULTS_DIR / ("summary" + (f"-{args.tag}" if args.tag else ""))
+    table = summary.markdown(lines)
+    machine = ", ".join(f"{k}: {v}" for k, v in info.items())
+    base.with_suffix(".md").write_text(
+        f"# fastwsgi against the best other Python server, per workload\n\n{table}\n\n"
+        f"Medians of {args.rounds} interleaved round(s) of {args.duration} s; the best peer is "
+        "taken per column among the WSGI servers of the run (not nginx, the ceiling). "
+        "Per-workload reports: results/<workload>.md.\n\n"
+        f"Command: `{command}`\n\nMachine: {machine}\n", encoding="utf-8")
+    caption = (f"median of {args.rounds} round(s) × {args.duration} s; "
+               f"{info.get('CPU', '')}, {info.get('Python', '')}")
+    note = summary.chart(lines, base.with_suffix(".png"), caption)
+    print("\n## all workloads\n\n" + table)
+    print(f"\nwrote {base.with_suffix('.md').relative_to(ROOT)}"
+          + (f" ({note})" if note else f", {base.with_suffix('.png').relative_to(ROOT)}"))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ cdef class TimerQueue:
 cdef class RequestPool:
     # The threads of --threads N (pool.pxi), started on first use.
     cdef int size
-    cdef object jobs                       # queue.SimpleQueue of Connections; None stops a thread
+    cdef object jobs                       # collections.deque of Connections; None stops a thread
+    cdef object waiting                    # threading.Semaphore: how many jobs wait
     cdef list threads
 
     cdef int submit(self, Connection conn) except -1
@@ -85,7 +86,7 @@ cdef class Connection:
     cdef size_t discarded                  # bytes drained while CLOSING
     cdef fw_chunked_t chunked
     cdef object body                       # BodySink while reading the body
-    cdef str request_line                  # for the access log
+    cdef double request_start              # loop time the head arrived (access log)
     # the response being sent
     cdef Response response
     cdef Response spare_response           # reused by each request on this connection
@@ -95,6 +96,7 @@ cdef class Connection:
     # --threads (pool.pxi)
     cdef bint pooled                       # a pool thread has it: the loop leaves it alone
     cdef bint orphaned                     # Server.close() gave up on it: its thread closes the fd
+    cdef bint sent_whole                   # its thread sent the whole response (else: drop it)
     # timers
     cdef TimerQueue timer_queue
     cdef Connection timer_prev
@@ -116,6 +118,8 @@ cdef class Server:
     cdef int wake_r                        # self-pipe: stop() and signals wake the loop
     cdef int wake_w
     cdef bint stopping                     # stop() was called: drain, then return
+    cdef bint release_listeners            # stop(close_listeners=True): close them as the drain begins
+    cdef double drain_until                # the drain's deadline; -1 = no drain begun
     cdef bint limit_reached                # serve(max_requests=N) has answered N
     cdef double graceful_timeout
     cdef object previous_wakeup_fd
@@ -141,7 +145,7 @@ cdef class Server:
     cdef TimerQueue linger_timers
     cdef list timer_queues                 # the five above, in that order
     cdef int write_timeout_ms
-    cdef object access_log                 # callable or None
+    cdef object access_log                 # AccessLog, a callable, or None
     cdef bytes date_header
     cdef long date_second
     cdef double now
@@ -164,6 +168,7 @@ cdef class Server:
     cdef int accept_all(self, int lfd) except -1
     cdef void reserve_fd(self, int fd)
     cdef void set_accepting(self, bint on)
+    cdef void forget_listeners(self)
     cdef void maybe_resume_accepting(self)
     cdef int dispatch(self, int fd, unsigned events) except -1
     cdef int expire_timers(self) except -1

@@ -76,6 +76,7 @@ DEF UNREGISTERED = 0x100                  # conn.watching: the fd is not in the 
 include "body.pxi"
 include "environ.pxi"
 include "response.pxi"
+include "accesslog.pxi"
 include "pool.pxi"
 
 
@@ -149,10 +150,11 @@ cdef class Server:
     Server(app, sockets, config, base_environ, access_log=None): sockets are
     listening socket.socket objects (the caller keeps ownership and closes
     them); config carries the limits, timeouts, trusted proxies and the
-    number of threads that run requests (see fastwsgi.config); base_environ holds the per-server environ keys
-    (SERVER_NAME, SERVER_PORT, wsgi.errors, ...); access_log, when not None,
-    is called as access_log(environ, request_line, status_code, body_bytes)
-    after each response.
+    number of threads that run requests (see fastwsgi.config); base_environ
+    holds the per-server environ keys (SERVER_NAME, SERVER_PORT, wsgi.errors,
+    ...); access_log is None, an AccessLog (written after every turn of the
+    loop, and flushed by close()), or a callable called as
+    access_log(environ, status_code, body_bytes) after each response.
     """
 
     def __cinit__(self):
@@ -215,6 +217,7 @@ cdef class Server:
             self.check(cloop.fw_loop_add(self.loop, fd, cloop.FW_READABLE))
         self.accepting = True
         self.accept_resume_at = -1
+        self.drain_until = -1
         self.max_connections = config.max_connections
         self.environ_template = make_environ_template(base_environ, config.threads > 1)
         proxies = TrustedProxies(config.forwarded_allow_ips)
@@ -256,21 +259,38 @@ cdef class Server:
         """Client connections open now."""
         return self.open_connections
 
-    def stop(self):
-        """Ask serve() to return. Safe from any thread and from signal handlers."""
+    def stop(self, close_listeners=False):
+        """Ask serve() to return. Safe from any thread and from signal handlers.
+        With close_listeners the listening sockets are closed as the drain
+        begins, so the kernel queues no more connections for this server (on
+        an SO_REUSEPORT address the other sockets get them); it never accepts
+        again."""
+        if close_listeners:
+            self.release_listeners = True
         self.stopping = True
         if self.wake_w >= 0:
             write(self.wake_w, b"x", 1)
 
-    def serve(self, timeout=None, max_requests=0):
+    @property
+    def draining(self):
+        """True from stop() until a serve() call has finished the drain it
+        asks for: a drain cut short by max_seconds, max_requests or timeout
+        goes on in the next serve() call."""
+        return self.stopping
+
+    def serve(self, timeout=None, max_requests=0, max_seconds=None):
         """Run the loop until stop(), or until max_requests responses are done
-        (0: no limit), or until timeout seconds pass with nothing to do.
+        (0: no limit), or until timeout seconds pass with nothing to do, or
+        once max_seconds have passed however busy it is (the loop checks
+        between events: an app call that blocks holds it).
         After stop() it stops accepting, closes idle connections and finishes
         the requests in flight (for up to graceful_timeout seconds) first.
         Returns the number of responses completed."""
         cdef int n, i, wait_ms
         cdef double give_up = -1
-        cdef double drain_until = -1
+        cdef double slice_end = -1
+        cdef double until
+        cdef bint drained = False
         cdef long long done_before = self.requests_done
         if self.closed:
             raise ValueError("the server is closed")
@@ -278,18 +298,22 @@ cdef class Server:
         self.limit_reached = False
         if timeout is not None:
             give_up = monotonic() + timeout
+        if max_seconds is not None:
+            slice_end = monotonic() + max_seconds
         self.install_wakeup_fd()
         try:
             while not self.limit_reached:
                 if self.stopping:
-                    if drain_until < 0:
-                        drain_until = self.now + self.graceful_timeout
+                    if self.drain_until < 0:
+                        self.drain_until = self.now + self.graceful_timeout
                         self.begin_drain()
-                    if self.now >= drain_until or not self.has_busy_connections():
+                    if self.now >= self.drain_until or not self.has_busy_connections():
+                        drained = True
                         break
                 wait_ms = 0 if self.pending else self.next_timeout_ms()
-                if give_up >= 0:
-                    left = <int>((give_up - monotonic()) * 1000)
+                until = give_up if slice_end < 0 or 0 <= give_up < slice_end else slice_end
+                if until >= 0:
+                    left = <int>((until - monotonic()) * 1000)
                     if left <= 0:
                         break
                     if wait_ms < 0 or left < wait_ms:
@@ -309,25 +333,44 @@ cdef class Server:
                 if self.pending and not self.limit_reached:
                     self.run_pending()
                 self.expire_timers()
+                if self.access_log is not None:
+                    flush_access_log(self)            # this turn's lines in one write
                 if give_up >= 0 and n > 0:
                     give_up = monotonic() + timeout   # the timeout is for idleness
         finally:
-            self.stopping = False                     # a stop() ends one serve() call
-            if drain_until >= 0:
+            if self.access_log is not None:
+                flush_access_log(self)
+            if drained:                               # a stop() ends with its drain
+                self.stopping = False
+                self.drain_until = -1
                 self.end_drain()
             self.restore_wakeup_fd()
         return self.requests_done - done_before
 
     cdef int begin_drain(self) except -1:
         """Stop accepting and drop idle keep-alive connections; requests in
-        flight go on (their responses say Connection: close)."""
+        flight go on (their responses say Connection: close), and so do new
+        connections whose first request has not arrived yet (the client had
+        no sign of the stop, and head_timeout bounds the wait) and requests
+        already received on an idle connection."""
         cdef Connection conn
         self.set_accepting(False)
+        if self.release_listeners:
+            for fd in list(self.listener_fds):
+                self.accept_all(fd)     # closing would reset what waits in the queue
+            self.forget_listeners()
+            for sock in self.listeners:
+                sock.close()
+            self.listeners = []
         for entry in list(self.by_fd):
             if type(entry) is Connection:
                 conn = <Connection>entry
-                if conn.state == S_READ_HEAD and conn.rlen == conn.rpos:
-                    self.close_connection(conn)
+                if conn.state == S_READ_HEAD and conn.timer_queue is self.idle_timers:
+                    # A request may wait unread in the socket: closing would
+                    # reset it, so read first and serve what came.
+                    on_readable(self, conn)
+                    if conn.state == S_READ_HEAD and conn.timer_queue is self.idle_timers:
+                        self.close_connection(conn)
         return 0
 
     cdef int end_drain(self) except -1:
@@ -343,8 +386,8 @@ cdef class Server:
             conn = <Connection>entry
             if conn.state == S_READ_BODY or conn.state == S_IN_APP or conn.state == S_WRITE:
                 return True
-            if conn.state == S_READ_HEAD and conn.rlen > conn.rpos:
-                return True
+            if conn.state == S_READ_HEAD and conn.timer_queue is not self.idle_timers:
+                return True                     # a request begun, or a new connection's first
         return False
 
     cdef install_wakeup_fd(self):
@@ -379,11 +422,10 @@ cdef class Server:
         self.completed = []                       # closed above with the others
         if self.pool is not None:
             self.pool.stop()
-        for fd in self.listener_fds:
-            cloop.fw_loop_delete(self.loop, fd)
-            self.by_fd[fd] = None
-        self.listener_fds.clear()
+        self.forget_listeners()
         self.listeners = []
+        if type(self.access_log) is AccessLog:
+            self.access_log.close()
 
     # -- clock and Date --------------------------------------------------------
 
@@ -516,6 +558,13 @@ cdef class Server:
         self.accepting = on
         for fd in self.listener_fds:
             cloop.fw_loop_modify(self.loop, fd, cloop.FW_READABLE if on else 0)
+
+    cdef void forget_listeners(self):
+        """Take the listening sockets out of the loop for good."""
+        for fd in self.listener_fds:
+            cloop.fw_loop_delete(self.loop, fd)
+            self.by_fd[fd] = None
+        self.listener_fds.clear()
 
     cdef void maybe_resume_accepting(self):
         if (not self.accepting and not self.stopping and self.accept_resume_at < 0
@@ -704,10 +753,7 @@ cdef bint start_request(Server srv, Connection conn) except -1:
         conn.client_keep_alive = not (req.flags & cparser.FW_REQ_CONN_CLOSE)
     else:
         conn.client_keep_alive = (req.flags & cparser.FW_REQ_CONN_KEEP_ALIVE) and not (req.flags & cparser.FW_REQ_CONN_CLOSE)
-    if srv.access_log is not None:
-        conn.request_line = PyUnicode_DecodeLatin1(conn.rbuf + conn.rpos + req.method.off,
-                                                   req.target.off + req.target.len - req.method.off, NULL) \
-                            + (" HTTP/1.1" if req.minor_version == 1 else " HTTP/1.0")
+    conn.request_start = srv.now                # for the access log's request time
     conn.rpos += rc
     conn.parsed_upto = 0
     conn.body_kind = req.body
@@ -804,6 +850,8 @@ cdef void drop_request(Connection conn):
     """Let go of the request in progress: its body, its environ, and its
     response iterable (close() called)."""
     if conn.response is not None:
+        if conn.response.head_sent and conn.server.access_log is not None:
+            log_response(conn.server, conn, conn.response)   # cut short: still logged
         conn.response.close_result()
         conn.response = None
     if conn.body is not None:

@@ -20,6 +20,7 @@ import os
 import re
 from typing import Any, NamedTuple, Optional
 
+from fastwsgi.accesslog import DEFAULT_FORMAT, compile_format
 from fastwsgi.errors import ConfigError
 from fastwsgi.listeners import BIND_FORMS, check_host, parse_bind
 from fastwsgi.proxy import parse_trusted
@@ -200,6 +201,26 @@ class Bool(_Type):
         return "on" if value else "off"
 
 
+class LogFormat(_Type):
+    expect = "an access log format"
+
+    def parse(self, raw):
+        if not isinstance(raw, str) or not raw.strip():
+            raise ValueError()
+        compile_format(raw)                # raises ValueError naming the bad atom
+        return raw
+
+    def show(self, value):
+        return "combined: " + value
+
+
+class LogFile(Str):
+    expect = "a file path, or - for stdout"
+
+    def show(self, value):
+        return "stderr" if value is None else value
+
+
 class FileMode(_Type):
     expect = "an octal file mode 0-777, e.g. 660"
 
@@ -266,6 +287,41 @@ class BindList(_Type):
         return ", ".join(value) if value else "HOST:PORT from --host and --port"
 
 
+class Workers(Int):
+    """A process count >= 1, or "auto": one per CPU."""
+
+    def __init__(self):
+        super().__init__(1)
+        self.expect = "an integer >= 1 or auto"
+
+    def parse(self, raw):
+        if isinstance(raw, str) and raw.strip().lower() == "auto":
+            return os.cpu_count() or 1
+        return super().parse(raw)
+
+
+class Account(_Type):
+    """A user or group of this system, by name or numeric id; kept as given
+    and resolved again where the process switches to it."""
+
+    def __init__(self, kind):
+        self.kind = kind  # "user" or "group"
+        self.expect = "a %s name or id that exists on this system" % kind
+
+    def parse(self, raw):
+        from fastwsgi import privileges    # pwd and grp: only when the option is used
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            raw = str(raw)
+        value = Str().parse(raw)
+        find = privileges.find_user if self.kind == "user" else privileges.find_group
+        if find(value) is None:
+            raise ValueError()
+        return value
+
+    def show(self, value):
+        return "none" if value is None else value
+
+
 # -- the table -----------------------------------------------------------------
 
 
@@ -325,15 +381,22 @@ OPTIONS = (
            "log level: debug, info, warning, error or critical",
            "LEVEL"),
     Option("access_log", Bool(), False,
-           "log one line per request (--no-access-log turns it off)",
+           "log one line per request to stderr or --access-log-file"
+           " (--no-access-log turns it off)",
            None),
-    Option("threads", Int(1), 1,
-           "threads that run requests, for apps that block on I/O: with N > 1"
-           " a pool of N threads calls the app while the event loop serves"
-           " other connections; with 1 the app runs on the loop, fastest for"
-           " quick apps, but one slow request holds its worker process while"
-           " it runs",
-           "N"),
+    Option("access_log_format", LogFormat(), DEFAULT_FORMAT,
+           "access log line in gunicorn's atoms: %(h)s remote address, %(l)s '-',"
+           " %(u)s user, %(t)s [time], %(r)s request line, %(m)s method, %(U)s path,"
+           " %(q)s query, %(H)s protocol, %(s)s status, %(B)s body bytes, %(b)s"
+           " body bytes or '-', %(f)s referer, %(a)s user agent, %(T)s/%(M)s/%(D)s"
+           " request time in s/ms/us, %(L)s in decimal seconds, %(p)s pid,"
+           " %({header}i)s request header, %({header}o)s response header,"
+           " %({key}e)s environ key; %% is a literal %",
+           "FORMAT"),
+    Option("access_log_file", LogFile(), None,
+           "file the access log is appended to, - for stdout; naming one turns the"
+           " access log on",
+           "PATH"),
     Option("max_connections", Int(1), 10000,
            "most client connections served at once; further ones wait in the"
            " listen backlog until one closes",
@@ -381,6 +444,47 @@ OPTIONS = (
            "seconds a response may go without the client reading any of it;"
            " then the connection is closed",
            "SECONDS"),
+    Option("workers", Workers(), 1,
+           "worker processes serving requests; auto for one per CPU; more than"
+           " one runs a master process that binds once, forks the workers and"
+           " restarts them (signals: TERM/INT graceful stop, QUIT immediate"
+           " stop, HUP graceful reload, TTIN/TTOU one worker more/less)",
+           "N"),
+    Option("threads", Int(1), 1,
+           "threads per worker that run requests, for apps that block on I/O:"
+           " with N > 1 a pool of N threads calls the app while the event loop"
+           " serves other connections; with 1 the app runs on the loop, fastest"
+           " for quick apps, but one slow request holds its worker while it runs",
+           "N"),
+    Option("reuse_port", Bool(), False,
+           "give each worker its own SO_REUSEPORT socket on every TCP address,"
+           " so the kernel spreads connections over them; unix sockets stay"
+           " shared",
+           None),
+    Option("max_requests", Int(0), 0,
+           "replace a worker by a fresh one once it has answered this many"
+           " requests (it serves on until its successor is ready); 0 never",
+           "N"),
+    Option("max_requests_jitter", Int(0), 0,
+           "add a random 0 to N to --max-requests for each worker, so workers"
+           " are not all replaced at once",
+           "N"),
+    Option("pid", Str(), None,
+           "write the pid of the master process (or the single process) to"
+           " FILE; it is removed on a clean exit",
+           "FILE"),
+    Option("user", Account("user"), None,
+           "run the workers as this user (name or uid) once the sockets are"
+           " bound; the master keeps its own; needs root",
+           "USER"),
+    Option("group", Account("group"), None,
+           "run the workers with this group (name or gid; default: the"
+           " --user's own group); needs root",
+           "GROUP"),
+    Option("reload", Bool(), False,
+           "development: restart the workers when a Python file they loaded"
+           " changes (polled every second)",
+           None),
 )
 
 _BY_NAME = {opt.name: opt for opt in OPTIONS}

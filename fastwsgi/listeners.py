@@ -42,6 +42,7 @@ __all__ = [
     "Listener",
     "parse_bind",
     "open_listeners",
+    "reuse_port_copies",
     "close_listeners",
 ]
 
@@ -256,7 +257,7 @@ def _why(exc, kind):
     return reason[:1].lower() + reason[1:]
 
 
-def _open_tcp(address, backlog):
+def _open_tcp(address, backlog, reuse_port=False, listen=True):
     target = address.display
     try:
         infos = socket.getaddrinfo(
@@ -270,25 +271,33 @@ def _open_tcp(address, backlog):
         ) from None
     if not infos:
         raise BindError("cannot listen on %s: host %r has no address" % (target, address.host))
-    family, socktype, proto, _, sockaddr = infos[0]
+    family, _, _, _, sockaddr = infos[0]
+    sock = _tcp_socket(target, family, sockaddr, backlog, reuse_port, listen)
+    bound = sock.getsockname()
+    display = "%s:%d" % (_bracket(bound[0]), bound[1])
+    return Listener(sock, address, display, address.host, str(bound[1]))
+
+
+def _tcp_socket(target, family, sockaddr, backlog, reuse_port, listen):
     sock = None
     try:
-        sock = socket.socket(family, socktype, proto)
+        sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if family == socket.AF_INET6 and hasattr(socket, "IPV6_V6ONLY"):
             # Predictable multi-bind: [::]:P and 0.0.0.0:P can coexist.
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.bind(sockaddr)
-        sock.listen(backlog)
+        if listen:
+            sock.listen(backlog)
         sock.setblocking(False)
         sock.set_inheritable(False)
     except OSError as exc:
         if sock is not None:
             sock.close()
         raise BindError("cannot listen on %s: %s" % (target, _why(exc, "tcp"))) from None
-    bound = sock.getsockname()
-    display = "%s:%d" % (_bracket(bound[0]), bound[1])
-    return Listener(sock, address, display, address.host, str(bound[1]))
+    return sock
 
 
 def _remove_stale_socket(address):
@@ -441,17 +450,23 @@ def take_systemd_sockets(environ=None) -> List[str]:
     return ["fd://%d" % fd for fd in range(SD_LISTEN_FDS_START, SD_LISTEN_FDS_START + int(count))]
 
 
-def open_listeners(config) -> List[Listener]:
+def open_listeners(config, reserve_tcp=False) -> List[Listener]:
     """Open one listening socket per address in `config.binds`, or take over
     the sockets of socket activation when no --bind is given (see the module
     docstring).
 
     Uses config.host / config.port to complete partial addresses,
-    config.backlog for listen() and config.unix_socket_mode for the unix
-    socket files it creates.  On any failure the sockets already opened are
-    closed and BindError (or ConfigError for a malformed address) is raised
-    with a one-line message.
+    config.backlog for listen(), config.unix_socket_mode for the unix socket
+    files it creates and config.reuse_port for SO_REUSEPORT on TCP sockets.
+    With reserve_tcp, TCP sockets are bound (so the address is checked, a
+    port 0 chosen, and the port held) but do not listen: each worker then
+    listens on its own copy (reuse_port_copies).  On any failure the sockets
+    already opened are closed and BindError (or ConfigError for a malformed
+    address) is raised with a one-line message.
     """
+    if config.reuse_port and not hasattr(socket, "SO_REUSEPORT"):
+        raise ConfigError("%s: this system has no SO_REUSEPORT; leave the option out"
+                          % config.source_of("reuse_port"))
     activated = take_systemd_sockets()
     specs = config.binds if config.bind or not activated else activated
     listeners = []
@@ -463,7 +478,8 @@ def open_listeners(config) -> List[Listener]:
             elif address.kind == "fd":
                 listeners.append(_open_inherited(address))
             else:
-                listeners.append(_open_tcp(address, config.backlog))
+                listeners.append(_open_tcp(address, config.backlog, config.reuse_port,
+                                           listen=not reserve_tcp))
     except BaseException:
         close_listeners(listeners)
         raise
@@ -472,6 +488,28 @@ def open_listeners(config) -> List[Listener]:
         log.warning("not serving the socket-activated %s: --bind is given and does not"
                     " name them", ", ".join(unused))
     return listeners
+
+
+def reuse_port_copies(listeners, backlog) -> List[Listener]:
+    """A worker's own listeners for --reuse-port: a new listening SO_REUSEPORT
+    socket on the address of each TCP listener (reserved by the master with
+    open_listeners(config, reserve_tcp=True)); unix and inherited (fd://)
+    listeners are shared as they are."""
+    copies = []
+    try:
+        for listener in listeners:
+            if listener.kind != "tcp":
+                copies.append(listener)
+                continue
+            sock = listener.sock
+            own = _tcp_socket(listener.display, sock.family, sock.getsockname(), backlog,
+                              reuse_port=True, listen=True)
+            copies.append(Listener(own, listener.address, listener.display,
+                                   listener.server_name, listener.server_port))
+    except BaseException:
+        close_listeners([l for l in copies if l.kind == "tcp"])
+        raise
+    return copies
 
 
 def close_listeners(listeners):

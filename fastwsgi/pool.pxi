@@ -7,13 +7,13 @@
 # takes it and waiting for writability without the GIL, so memory stays
 # bounded and the write timeout holds as in the loop. Then it hands the
 # connection back (hand_back) and wakes the loop through the self-pipe; the
-# loop goes on with it as after an inline response (take_back_pooled):
-# keep-alive, pipelined requests, or close.
+# loop goes on with it as after an inline response (take_back_pooled): the
+# access log, keep-alive, pipelined requests, or close.
 #
 # Ownership: while conn.pooled, its thread alone touches the request and the
 # response (environ, response, out); the loop keeps the rest (read buffer,
 # timers, by_fd) but does nothing with them, and only the loop touches Server
-# state. The GIL orders the two moments that decide who closes the fd, since
+# state (the access log's buffer too). The GIL orders the two moments that decide who closes the fd, since
 # no Python code runs inside either: a thread that finishes hands the
 # connection back unless Server.close() marked it orphaned first; close()
 # orphans only connections still pooled. An orphan's socket is shut down at
@@ -21,30 +21,37 @@
 # the fd when done with it, so the number is not reused while it writes.
 
 
+# Both are loaded before fastwsgi is (logging needs them), so a worker that
+# switched to another --user can still make a pool: it could not import more.
+from collections import deque
+import threading
+
+
 cdef class RequestPool:
     def __cinit__(self, int size):
-        import queue                      # here: a server without threads does not carry it
         self.size = size
-        self.jobs = queue.SimpleQueue()
+        self.jobs = deque()
+        self.waiting = threading.Semaphore(0)
         self.threads = []
 
     cdef int submit(self, Connection conn) except -1:
         if not self.threads:
             # Started on first use: a server made before a fork has no
             # threads to lose in the child.
-            import threading
             for i in range(self.size):
                 thread = threading.Thread(target=self.work, name="fastwsgi-pool-%d" % i,
                                           daemon=True)
                 thread.start()
                 self.threads.append(thread)
-        self.jobs.put(conn)
+        self.jobs.append(conn)
+        self.waiting.release()
         return 0
 
     def work(self):
         """A pool thread: serve handed-over connections until told to stop."""
         while True:
-            conn = self.jobs.get()
+            self.waiting.acquire()
+            conn = self.jobs.popleft()
             if conn is None:
                 return
             serve_pooled(<Connection>conn)
@@ -52,7 +59,8 @@ cdef class RequestPool:
     cdef void stop(self):
         """Each thread stops after the jobs queued before this; none is waited for."""
         for thread in self.threads:
-            self.jobs.put(None)
+            self.jobs.append(None)
+            self.waiting.release()
         self.threads = []
 
 
@@ -69,22 +77,19 @@ cdef int hand_off(Server srv, Connection conn) except -1:
 
 
 cdef int serve_pooled(Connection conn) except -1:
-    """A pool thread's turn with conn: run the app, send the response, hand
-    the connection back."""
+    """A pool thread's turn with conn: run the app, send the response, close
+    the iterable, hand the connection back."""
     cdef Server srv = conn.server
-    cdef bint sent = False
+    conn.sent_whole = False
     try:
         if not conn.orphaned and run_app(srv, conn):
-            sent = send_all(srv, conn)
-        if sent:
-            end_response(srv, conn)
+            conn.sent_whole = send_all(srv, conn)
     except BaseException as exc:
-        sent = False
         log.exception("error serving %s:%s in a pool thread", conn.remote_addr, conn.remote_port)
         if not isinstance(exc, Exception):
             srv.stop()                       # SystemExit from the app stops the server, as inline
-    if not sent:
-        drop_request(conn)                   # close() of the iterable included
+    if conn.response is not None:
+        conn.response.close_result()         # here, as it may block; the loop's call is then a no-op
     hand_back(srv, conn)
     return 0
 
@@ -124,9 +129,11 @@ cdef void hand_back(Server srv, Connection conn):
 
 cdef void close_orphan(Connection conn):
     """What close_connection would have done, in the thread that holds conn;
-    the loop already forgot it (Server.orphan)."""
+    the loop already forgot it (Server.orphan). Nothing is logged: the server
+    has closed."""
     conn.state = S_CLOSED
-    drop_request(conn)
+    conn.response = None
+    conn.environ = None
     if conn.spare_response is not None:
         conn.spare_response.release()
         conn.spare_response = None
@@ -139,10 +146,10 @@ cdef int take_back_pooled(Server srv) except -1:
     cdef Connection conn
     ready, srv.completed = srv.completed, []
     for conn in ready:
-        if conn.response is None:            # not sent whole: dropped (serve_pooled)
-            srv.close_connection(conn)
+        if not conn.sent_whole:
+            srv.close_connection(conn)       # logs a response cut short, as inline
             continue
-        next_request(srv, conn)
+        finish_response(srv, conn)           # the access log is the loop's, as inline
         if conn.state == S_READ_HEAD and conn.rlen > conn.rpos:
             process_input(srv, conn)         # pipelined requests behind it
         if conn.rpos == conn.rlen:

@@ -607,30 +607,13 @@ cdef int continue_response(Server srv, Connection conn) except -1:
 
 
 cdef int finish_response(Server srv, Connection conn) except -1:
-    end_response(srv, conn)
-    return next_request(srv, conn)
-
-
-cdef int end_response(Server srv, Connection conn) except -1:
-    """The response has left: close the iterable, write the access log. It
-    touches only conn, so a pool thread may call it (pool.pxi)."""
     cdef Response resp = conn.response
     resp.close_result()
-    if srv.access_log is not None:
-        try:
-            srv.access_log(conn.environ, conn.request_line, resp.status_code, resp.body_sent)
-        except Exception:
-            log.exception("error writing the access log")
-    conn.environ = None
-    return 0
-
-
-cdef int next_request(Server srv, Connection conn) except -1:
-    """Count the finished response and go on with its connection: keep it
-    alive for the next request, or close it. Loop thread only."""
-    cdef Response resp = conn.response
-    conn.response = None
     srv.requests_done += 1
+    if srv.access_log is not None:
+        log_response(srv, conn, resp)
+    conn.response = None
+    conn.environ = None
     if srv.requests_limit and srv.requests_done >= srv.requests_limit:
         srv.limit_reached = True
     if not resp.keep_alive or srv.stopping:
@@ -692,8 +675,10 @@ cdef extern from "<time.h>" nogil:
         int tm_mon
         int tm_year
         int tm_wday
+        long tm_gmtoff                    # seconds east of UTC (the access log's %(t)s)
     time_t time(time_t *t)
     tm *gmtime_r(const time_t *t, tm *result)
+    tm *localtime_r(const time_t *t, tm *result)
 
 # IMF-fixdate names are English whatever the locale, so no strftime.
 cdef tuple WEEKDAYS = (b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat")

@@ -30,6 +30,13 @@ sys_version = "Python/" + sys.version.split()[0]
 software_version = server_version + " " + sys_version
 
 
+# http.server's rules for a log line: control characters as \xNN, '\' doubled,
+# so a client cannot forge a line; month names in English whatever the locale.
+_LOG_ESCAPES = {c: "\\x%02x" % c for c in (*range(0x20), *range(0x7f, 0xa0))}
+_LOG_ESCAPES[ord("\\")] = "\\\\"
+_MONTHS = (None, "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 class WSGIRequestHandler:
     """Logs each request, with the hooks of http.server.BaseHTTPRequestHandler:
     the server makes one per finished request, sets client_address, server,
@@ -42,14 +49,16 @@ class WSGIRequestHandler:
         self.log_message('"%s" %s %s', self.requestline, str(code), str(size))
 
     def log_message(self, format, *args):
+        message = (format % args).translate(_LOG_ESCAPES)
         sys.stderr.write("%s - - [%s] %s\n" % (self.address_string(), self.log_date_time_string(),
-                                               format % args))
+                                               message))
 
     def address_string(self):
         return self.client_address[0]
 
     def log_date_time_string(self):
-        return time.strftime("%d/%b/%Y %H:%M:%S", time.localtime())
+        year, month, day, hour, minute, second = time.localtime()[:6]
+        return "%02d/%s/%04d %02d:%02d:%02d" % (day, _MONTHS[month], year, hour, minute, second)
 
 
 class WSGIServer:
@@ -171,14 +180,14 @@ class WSGIServer:
                                 self._log_request)
         return self._core
 
-    def _log_request(self, environ, request_line, status, size):
+    def _log_request(self, environ, status, size):
         handler = self.RequestHandlerClass.__new__(self.RequestHandlerClass)
         handler.server = self
         handler.client_address = (environ.get("REMOTE_ADDR", ""), int(environ.get("REMOTE_PORT") or 0))
-        handler.requestline = request_line
         handler.command = environ.get("REQUEST_METHOD")
         handler.path = environ.get("RAW_URI")
         handler.request_version = environ.get("SERVER_PROTOCOL")
+        handler.requestline = "%s %s %s" % (handler.command, handler.path, handler.request_version)
         handler.log_request(status, size)
 
 

@@ -113,11 +113,17 @@ def server():
         return proc.wait_listening()
 
     yield start
+    stop_all(started)
+
+
+def stop_all(started, name="server"):
+    """Teardown: stop each process still running with SIGTERM, which must end
+    it with status 0; then close them all."""
     try:
         for proc in started:
             if proc.proc.poll() is None:
                 code = proc.stop()
-                assert code == 0, "server exited with %s on SIGTERM:\n%s" % (code, proc.stderr_text())
+                assert code == 0, "%s exited with %s on SIGTERM:\n%s" % (name, code, proc.stderr_text())
     finally:
         for proc in started:
             proc.close()

@@ -126,6 +126,20 @@ def test_factory_raises(cli, tmp_path):
                    "RuntimeError: missing DATABASE_URL", "factory.py, line 2")
 
 
+@pytest.mark.parametrize("spec, fragment", [
+    ("nosuchmodule:app", "no module named 'nosuchmodule'"),
+    ("broken:app", "importing 'broken' failed: NameError: name 'y' is not defined"
+                   " (broken.py, line 3)"),
+])
+def test_app_that_does_not_load_in_the_workers(cli, tmp_path, spec, fragment):
+    # The master does not import the app: its first workers do, and their
+    # error is the one line, as without workers.
+    write(tmp_path, "broken.py", "import os\n\nx = y + 1\n")
+    result = cli("--workers", "2", "--port", "0", spec)
+    assert result.returncode == 2
+    one_line_error(result, fragment)
+
+
 def test_app_from_env_var(cli, tmp_path):
     one_line_error(cli(env={"FASTWSGI_APP": "nosuchmodule"}), "no module named 'nosuchmodule'")
 
@@ -189,6 +203,10 @@ def test_inherited_socket_not_listening(cli):
     (["--bind", "fd://three"], "the file descriptor must be a number"),
     (["--forwarded-allow-ips", "proxy.local"], "'proxy.local' is not an IP address"),
     (["--unix-socket-mode", "u+rw"], "--unix-socket-mode must be an octal file mode 0-777"),
+    (["--workers", "0"], "--workers must be an integer >= 1 or auto, got '0'"),
+    (["--max-requests", "x"], "--max-requests must be an integer >= 0, got 'x'"),
+    (["--user", "no-such-user-qq"], "--user must be a user name or id that exists"),
+    (["--group", "no-such-group-qq"], "--group must be a group name or id that exists"),
 ])
 def test_bad_option_value(cli, args, fragment):
     result = cli(*args)
@@ -201,6 +219,7 @@ def test_bad_option_value(cli, args, fragment):
     ({"FASTWSGI_ACCESS_LOG": "maybe"}, "FASTWSGI_ACCESS_LOG must be a boolean"),
     ({"FASTWSGI_BIND": "x:y"}, "FASTWSGI_BIND: invalid bind address 'x:y'"),
     ({"FASTWSGI_MAX_HEAD_BYTES": "big"}, "FASTWSGI_MAX_HEAD_BYTES must be a size"),
+    ({"FASTWSGI_WORKERS": "many"}, "FASTWSGI_WORKERS must be an integer >= 1 or auto"),
 ])
 def test_bad_env_value(cli, env, fragment):
     one_line_error(cli(env=env), fragment)

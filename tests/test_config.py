@@ -1,5 +1,7 @@
 """Config: one option table → defaults, FASTWSGI_* variables, overrides."""
 
+import os
+
 import pytest
 
 from fastwsgi.config import OPTIONS, Config, option_names, parse_size
@@ -331,6 +333,52 @@ def test_bad_forwarded_allow_ips(raw, bad):
         "FASTWSGI_FORWARDED_ALLOW_IPS: %r is not" % bad)
     assert error_of({"forwarded_allow_ips": [1]}, origin="api").startswith(
         "forwarded_allow_ips: 1 is not a string")
+
+
+# -- process management: workers, recycling, pid file, accounts, reload ----------
+
+
+def test_process_options_default_to_a_single_process():
+    config = make()
+    assert (config.workers, config.reuse_port, config.max_requests, config.max_requests_jitter,
+            config.pid, config.user, config.group, config.reload) == (
+            1, False, 0, 0, None, None, None, False)
+
+
+def test_workers():
+    assert make({"workers": "4"}).workers == 4
+    assert make({}, {"FASTWSGI_WORKERS": "3"}).workers == 3
+    assert make({"workers": 2}, origin="api").workers == 2
+    assert make({"workers": "auto"}).workers == os.cpu_count()
+    assert make({}, {"FASTWSGI_WORKERS": " AUTO "}).workers == os.cpu_count()
+    for bad in ("0", "-1", "many", "1.5"):
+        assert error_of({"workers": bad}) == (
+            "--workers must be an integer >= 1 or auto, got %r" % bad)
+    assert error_of({"workers": 0}, origin="api") == (
+        "workers must be an integer >= 1 or auto, got 0")
+
+
+def test_max_requests_and_jitter():
+    config = make({"max_requests": "1000"}, {"FASTWSGI_MAX_REQUESTS_JITTER": "50"})
+    assert (config.max_requests, config.max_requests_jitter) == (1000, 50)
+    assert error_of({"max_requests": "-1"}) == "--max-requests must be an integer >= 0, got '-1'"
+
+
+def test_flags_and_pid_file():
+    config = make({}, {"FASTWSGI_REUSE_PORT": "yes", "FASTWSGI_RELOAD": "1",
+                       "FASTWSGI_PID": "/run/app.pid"})
+    assert (config.reuse_port, config.reload, config.pid) == (True, True, "/run/app.pid")
+
+
+def test_user_and_group_must_exist():
+    config = make({"user": "root", "group": "0"})
+    assert (config.user, config.group) == ("root", "0")
+    assert make({"user": 0}, origin="api").user == "0"
+    assert error_of({"user": "no-such-user-qq"}) == (
+        "--user must be a user name or id that exists on this system, got 'no-such-user-qq'")
+    assert error_of({}, {"FASTWSGI_GROUP": "no-such-group-qq"}) == (
+        "FASTWSGI_GROUP must be a group name or id that exists on this system,"
+        " got 'no-such-group-qq'")
 
 
 def test_threads_three_ways():

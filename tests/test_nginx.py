@@ -5,10 +5,13 @@ import hashlib
 import http.client
 import json
 import os
+import signal
+import threading
 
 import pytest
 
 from deploy_apps import random_bytes
+from processes import children, wait_for, wait_workers
 
 BIG = 20 << 20            # 20 MiB
 
@@ -104,3 +107,66 @@ def test_forwarded_headers_from_nginx(proxied):
         "X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"})
     assert env["HTTP_X_FORWARDED_FOR"] == "203.0.113.7, 127.0.0.1"
     assert (env["REMOTE_ADDR"], env["wsgi.url_scheme"]) == ("203.0.113.7", "https")
+
+
+def load_through(proxy, keep_alive, method, outcomes, halt):
+    """Requests through nginx until halt is set: "ok", or what went wrong."""
+    conn = None
+    while not halt.is_set():
+        if conn is None:
+            conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=60)
+        try:
+            conn.request(method, "/pid?sleep=0.005", body=b"x" if method == "POST" else None)
+            response = conn.getresponse()
+            body = response.read()
+            outcomes.append("ok" if response.status == 200 and body.isdigit()
+                            else "%d %r" % (response.status, body[:100]))
+        except Exception as exc:  # noqa: BLE001 -- any failure is what the test counts
+            outcomes.append(repr(exc))
+            response = None
+        if response is None or not keep_alive or response.will_close:
+            conn.close()
+            conn = None
+    if conn is not None:
+        conn.close()
+
+
+@pytest.mark.parametrize("over", ["tcp", "unix"])
+def test_graceful_reload_behind_nginx_fails_no_request(server, nginx, tmp_path, over):
+    """SIGHUP to fastwsgi under load through nginx: new workers take over, the
+    old ones finish what they have and close their idle upstream connections,
+    and no client sees an error.  Half the requests are POSTs, which nginx
+    never retries on another connection once sent: a request cut upstream
+    would reach the client as a 502."""
+    if over == "tcp":
+        upstream = server("supervisor_app:app", "--workers", "2")
+        proxy = nginx("127.0.0.1:%d" % upstream.port)
+    else:
+        path = tmp_path / "upstream.sock"
+        upstream = server("supervisor_app:app", "--workers", "2",
+                          "--bind", "127.0.0.1:0", "--bind", "unix:%s" % path)
+        proxy = nginx("unix:%s" % path)
+    old = wait_workers(upstream.pid, 2)
+    outcomes = [[] for _ in range(4)]
+    halt = threading.Event()
+    kinds = ((True, "GET"), (True, "POST"), (False, "GET"), (False, "POST"))
+    threads = [threading.Thread(target=load_through, args=(proxy, keep_alive, method, out, halt))
+               for (keep_alive, method), out in zip(kinds, outcomes)]
+    for thread in threads:
+        thread.start()
+    try:
+        wait_for("load through nginx", lambda: sum(len(out) for out in outcomes) >= 100)
+        upstream.proc.send_signal(signal.SIGHUP)
+        wait_workers(upstream.pid, 2, other_than=old)
+        served = sum(len(out) for out in outcomes)
+        wait_for("load on the new workers",
+                 lambda: sum(len(out) for out in outcomes) >= served + 100)
+    finally:
+        halt.set()
+        for thread in threads:
+            thread.join(60)
+    failures = [o for out in outcomes for o in out if o != "ok"]
+    errors = [line for line in proxy.error_log.splitlines() if "[error]" in line]
+    assert failures == [], (failures[:5], errors)
+    assert children(upstream.pid).isdisjoint(old)
+

@@ -328,6 +328,27 @@ def test_default_log_lines_match_wsgiref(program):
             == run_logging_program(MODULES["wsgiref"], program))
 
 
+def hostile_request_log_line(module, program):
+    """The log line of a request whose target holds a backslash and quotes, the
+    characters of its class a log must escape (the parser refuses controls)."""
+    p = program("dropin_handle_request.py", module, 1)
+    port = port_of(p.expect("port "))
+    with socket.create_connection(("127.0.0.1", port), timeout=STEP_TIMEOUT) as sock:
+        sock.sendall(b'GET /a\\b"c?x=\\y" HTTP/1.1\r\nHost: t\r\n\r\n')
+        assert read_reply(sock).status == 200
+    p.expect("handled 1")
+    p.expect("done")
+    assert p.finish() == (0, [])
+    line, = p.stderr_text().splitlines()
+    return LOG_LINE.match(line).group(1)
+
+
+def test_log_line_escapes_like_wsgiref(program):
+    fastwsgi_line = hostile_request_log_line(MODULES["fastwsgi"], program)
+    assert fastwsgi_line == hostile_request_log_line(MODULES["wsgiref"], program)
+    assert fastwsgi_line.startswith('"GET /a\\\\b"c?x=\\\\y" HTTP/1.1" 200 ')
+
+
 def test_handle_request_times_out_and_calls_handle_timeout(module, program):
     p = program("dropin_timeout.py", module)
     _, _, calls, waited = p.expect("timed out ").split()

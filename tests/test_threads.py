@@ -16,6 +16,7 @@ import test_limits
 import test_robustness
 from conftest import STOP_TIMEOUT
 from http_client import get, is_closed, read_reply, recv_until_closed, request
+from processes import wait_workers
 from test_robustness import fd_count, wait_for
 
 
@@ -65,15 +66,26 @@ def start_slow_requests(srv, count, seconds):
     return joins
 
 
-def test_eight_slow_requests_run_side_by_side(server):
-    srv = server("apps:app", "--threads", "8")
-    assert "(1 process, 8 threads, " in srv.stderr_text()
+def assert_eight_slow_requests_run_side_by_side(srv):
     started = time.monotonic()
     joins = [in_background(request, srv, get("/slow?s=0.5")) for _ in range(8)]
     replies = [join() for join in joins]
     took = time.monotonic() - started
     assert [r.body for r in replies] == [b"slow"] * 8
     assert took < 2.0, "8 requests of 0.5 s took %.2f s (one after the other: 4 s)" % took
+
+
+def test_eight_slow_requests_run_side_by_side(server):
+    srv = server("apps:app", "--threads", "8")
+    assert "(1 process, 8 threads, " in srv.stderr_text()
+    assert_eight_slow_requests_run_side_by_side(srv)
+
+
+def test_each_worker_has_a_pool(server):
+    srv = server("apps:app", "--workers", "2", "--threads", "4")
+    wait_workers(srv.pid, 2)
+    assert "(2 workers, 4 threads, " in srv.stderr_text()
+    assert_eight_slow_requests_run_side_by_side(srv)
 
 
 def test_a_fast_request_is_not_held_by_slow_ones(server):
