@@ -149,7 +149,7 @@ cdef int take_back_pooled(Server srv) except -1:
         if not conn.sent_whole:
             srv.close_connection(conn)       # logs a response cut short, as inline
             continue
-        finish_response(srv, conn)           # the access log is the loop's, as inline
+        continue_response(srv, conn)         # all sent: straight to finish_response, as inline
         if conn.state == S_READ_HEAD and conn.rlen > conn.rpos:
             process_input(srv, conn)         # pipelined requests behind it
         if conn.rpos == conn.rlen:
