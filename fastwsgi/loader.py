@@ -101,8 +101,11 @@ def _parse_spec(spec):
 
 
 def _library_dirs():
-    import site          # error path only: kept out of startup
-    import sysconfig
+    try:
+        import site          # error path only: kept out of startup
+        import sysconfig
+    except ImportError:      # a worker whose user cannot read the stdlib: say less
+        return set()
 
     dirs = set()
     paths = sysconfig.get_paths()

@@ -96,6 +96,12 @@ def run_master(config, load, announce=None):
                           " group) runs its signal handling in the main thread; call"
                           " run() from there")
     privileges.check_switch(config)
+    if config.user or config.group:
+        # Workers switch user before they import anything more, and that user
+        # may not be able to read fastwsgi's files (a virtualenv under /root):
+        # what they need of fastwsgi is loaded now, while it still can be.
+        import_runner()
+        import fastwsgi._core  # noqa: F401
     listeners = open_listeners(config, reserve_tcp=config.reuse_port)
     access_log = None
     try:

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import START_TIMEOUT, ServerProcess
+from conftest import START_TIMEOUT, TESTS, ServerProcess
 from http_client import read_reply, request
 
 DEADLINE = 10.0
@@ -464,7 +464,7 @@ def cli_error(*args, env=None):
     environ = {k: v for k, v in os.environ.items() if not k.startswith("FASTWSGI_")}
     environ.update(env or {})
     result = subprocess.run([sys.executable, "-m", "fastwsgi", "--port", "0", *args], env=environ,
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=60, cwd=TESTS)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode == 2 and len(lines) == 1, result.stderr
     assert lines[0].startswith("fastwsgi: error: ") and "Traceback" not in result.stderr

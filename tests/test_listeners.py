@@ -10,6 +10,7 @@ import stat
 
 import pytest
 
+from conftest import TESTS
 from fastwsgi.config import Config
 from fastwsgi.errors import BindError, ConfigError
 from fastwsgi.listeners import (BindAddress, close_listeners, open_listeners, parse_bind,
@@ -238,7 +239,7 @@ def test_privileged_port_permission_denied():
     if os.geteuid() == 0:
         assert shutil.which("setpriv"), "setpriv (util-linux) is needed to drop CAP_NET_BIND_SERVICE"
         argv = ["setpriv", "--bounding-set=-net_bind_service", "--inh-caps=-net_bind_service"] + argv
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=TESTS)
     assert out.stdout.startswith("cannot listen on 127.0.0.1:1: permission denied"), out
     assert out.stdout.count("\n") == 1
 

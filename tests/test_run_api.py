@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import ServerProcess
+from conftest import TESTS, ServerProcess
 from http_client import get, request
 
 RUN_SCRIPT = textwrap.dedent("""
@@ -84,7 +84,8 @@ def test_run_reports_a_port_in_use_as_bind_error(tmp_path):
             except BindError as exc:
                 print("BindError:", exc)
         """ % port)
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=60, cwd=TESTS)
     assert "BindError:" in out.stdout and "address already in use" in out.stdout
 
 

@@ -245,7 +245,8 @@ def test_run_with_workers_outside_the_main_thread_is_refused():
         thread.start()
         thread.join()
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         cwd=TESTS)
     assert "ConfigError: a master process (for workers," in out.stdout, out
 
 
@@ -257,7 +258,8 @@ def test_run_refuses_reload_of_a_callable():
         except ValueError as exc:
             print("ConfigError:", exc)
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         cwd=TESTS)
     assert "ConfigError: reload=True needs the app as an import string" in out.stdout
 
 
@@ -478,7 +480,7 @@ def test_pid_file_of_a_running_server_is_refused(server, tmp_path):
     path = tmp_path / "taken.pid"
     server(APP, "--pid", str(path))
     out = subprocess.run([sys.executable, "-m", "fastwsgi", "--port", "0", "--pid", str(path)],
-                         capture_output=True, text=True, timeout=60)
+                         capture_output=True, text=True, timeout=60, cwd=TESTS)
     assert out.returncode == 2
     assert out.stderr.strip().endswith("is running (is another server running? stop it or"
                                        " choose another --pid)"), out.stderr
