@@ -13,10 +13,10 @@
 # Ownership: while conn.pooled, its thread alone touches the request and the
 # response (environ, response, out); the loop keeps the rest (read buffer,
 # timers, by_fd) but does nothing with them, and only the loop touches Server
-# state (the access log's buffer too). The GIL orders the two moments that decide who closes the fd, since
-# no Python code runs inside either: a thread that finishes hands the
-# connection back unless Server.close() marked it orphaned first; close()
-# orphans only connections still pooled. An orphan's socket is shut down at
+# state (the access log's buffer too). The GIL orders the two moments that
+# decide who closes the fd, since no Python code runs inside either: a thread
+# that finishes hands the connection back unless Server.close() marked it
+# orphaned first; close() orphans only connections still pooled. An orphan's socket is shut down at
 # once (the client sees the end, a blocked write fails) and its thread closes
 # the fd when done with it, so the number is not reused while it writes.
 
