@@ -28,6 +28,9 @@ from fastwsgi.proxy import parse_trusted
 __all__ = ["Option", "OPTIONS", "Config", "parse_size", "option_names"]
 
 ENV_PREFIX = "FASTWSGI_"
+# setup.py's own variables (compiler flags, loop backend): not options, and no
+# reason to warn at run time that they name none.
+BUILD_VARIABLES = frozenset(("FASTWSGI_CFLAGS", "FASTWSGI_LDFLAGS", "FASTWSGI_LOOP"))
 
 # -- value types -------------------------------------------------------------
 #
@@ -586,7 +589,7 @@ class Config:
                 values[opt.name] = _parse(opt, raw, opt.env)
                 sources[opt.name] = opt.env
 
-        known = {opt.env for opt in OPTIONS}
+        known = {opt.env for opt in OPTIONS} | BUILD_VARIABLES
         unknown = sorted(k for k in environ if k.startswith(ENV_PREFIX) and k not in known)
         return cls(values, sources, unknown)
 

@@ -45,6 +45,7 @@ GUNICORN_SETTINGS = {
     "max_header_count": "limit_request_fields",
     "max_connections": "worker_connections",
     "forwarded_allow_ips": "forwarded_allow_ips",
+    "threads": "threads",
 }
 
 
@@ -76,9 +77,6 @@ class Worker(BaseWorker):
         for name in config.unknown_env:
             log.warning("fastwsgi.gunicorn.Worker: ignoring %s: no such option"
                         " (see fastwsgi --help)", name)
-        if cfg.threads > 1:
-            log.warning("fastwsgi.gunicorn.Worker runs the app on its event loop's thread;"
-                        " --threads %d is ignored (use more workers)", cfg.threads)
         if "h2" in getattr(cfg, "http_protocols", ()):
             log.warning("fastwsgi.gunicorn.Worker speaks HTTP/1.1 only; h2 is ignored")
 

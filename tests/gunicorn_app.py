@@ -5,6 +5,7 @@ fastwsgi.gunicorn.Worker. Every answer names the worker process that gave it.
     /slow?seconds=S&mark=P    creates the file P once the app runs, sleeps S seconds
     /upload                   the size of the request body
     /peer                     REMOTE_ADDR and wsgi.url_scheme
+    /multithread              wsgi.multithread
     /crash                    raises (a 500, logged to gunicorn's error log)
 """
 import os
@@ -24,6 +25,8 @@ def app(environ, start_response):
         text += " size=%d" % len(environ["wsgi.input"].read())
     elif path == "/peer":
         text += " remote=%s scheme=%s" % (environ["REMOTE_ADDR"], environ["wsgi.url_scheme"])
+    elif path == "/multithread":
+        text += " multithread=%s" % environ["wsgi.multithread"]
     elif path == "/crash":
         raise RuntimeError("the app failed on purpose")
     body = text.encode()

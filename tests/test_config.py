@@ -118,6 +118,12 @@ def test_unknown_env_vars_are_collected_not_fatal():
     assert config.unknown_env == ["FASTWSGI_PROT"]
 
 
+def test_build_variables_are_not_unknown_options():
+    config = make({}, {"FASTWSGI_CFLAGS": "-O1", "FASTWSGI_LDFLAGS": "-lasan",
+                       "FASTWSGI_LOOP": "poll"})
+    assert config.unknown_env == []
+
+
 @pytest.mark.parametrize("value", ["abc", "-1", "65536", "80.5", "1e3", "0x10", ""])
 def test_bad_port(value):
     message = error_of({"port": value})

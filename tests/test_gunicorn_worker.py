@@ -276,6 +276,25 @@ def test_gunicorn_limits_reach_the_core(gunicorn):
         assert sock.recv(65536).startswith(b"HTTP/1.1 431 ")
 
 
+def test_gunicorn_threads_run_the_app_in_a_pool(gunicorn):
+    arbiter = gunicorn("-w", "1", "--threads", "4")
+    assert get(arbiter, "/multithread")[2].endswith("multithread=True")
+    started = time.monotonic()
+    replies = []
+    clients = [threading.Thread(target=lambda: replies.append(get(arbiter, "/slow?seconds=1")))
+               for _ in range(4)]
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join()
+    assert [status for status, _, _ in replies] == [200] * 4
+    assert time.monotonic() - started < 3.5       # one after another: at least 4 s
+
+
+def test_gunicorn_default_is_one_thread(gunicorn):
+    assert get(gunicorn("-w", "1"), "/multithread")[2].endswith("multithread=False")
+
+
 @pytest.mark.parametrize("allowed, remote, scheme", [
     (None, "203.0.113.7", "https"),            # gunicorn's default trusts 127.0.0.1
     ("", "127.0.0.1", "http"),                 # nobody trusted
