@@ -39,13 +39,14 @@ print("fastwsgi %s (%s loop) from %s" % (fastwsgi.__version__, fastwsgi._core.lo
 }
 
 # suite_outside_tree VENV: the whole pytest suite against the fastwsgi installed
-# in VENV, from a copy of tests/ in a temporary directory, so nothing can import
+# in VENV, from a copy of tests/ (and the examples/ they check) in a temporary directory, so nothing can import
 # the source tree instead.
 suite_outside_tree() {
     local venv="$1" dir
     assert_installed_in "$venv"
     dir="$(mktemp -d)"
-    cp -r tests "$dir/tests"
+    chmod 755 "$dir"            # workers running as --user nobody import the test apps from here
+    cp -r tests examples "$dir/"
     (cd "$dir" && "$venv/bin/python" -m pytest -q -p no:cacheprovider tests)
 }
 

@@ -16,6 +16,7 @@ import time
 import pytest
 
 from conftest import TESTS, ServerProcess
+from fastwsgi._core import loop_backend
 from http_client import get, read_reply, request
 from processes import (DEADLINE, alive, children, listening_sockets, uid_of, wait_for,
                        wait_workers)
@@ -103,7 +104,7 @@ def test_one_worker_by_default_is_a_single_process(server):
 def test_workers_share_one_listener_and_all_serve(server):
     srv = start(server, workers=3)
     workers = children(srv.pid)
-    assert "(3 workers, 1 thread, epoll loop)" in srv.stderr_text()
+    assert "(3 workers, 1 thread, %s loop)" % loop_backend() in srv.stderr_text()
     assert listening_sockets(srv.port) == 1
     seen = pids_served(srv, 2)
     assert len(seen) >= 2 and seen <= workers       # never the master
