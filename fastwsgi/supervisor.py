@@ -478,7 +478,13 @@ class Master:
             code = serve_worker(self.config, self.load, self.listeners, channel, self.access_log)
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
-        except BaseException:
+        except BaseException as exc:
+            # The master's one-line error says what it was, even if the log
+            # cannot (its traceback may need files this user cannot read).
+            try:
+                _send(channel, "failed %s: %s" % (type(exc).__name__, exc))
+            except OSError:
+                pass
             log.exception("worker %d failed", os.getpid())
         finally:
             for handler in log.handlers:
