@@ -2,11 +2,32 @@
 # test runs against an installed fastwsgi that cannot see the source tree.
 # Sourced from the repository root.
 
-# fresh_venv PYTHON: a new virtual environment in a new temporary directory,
-# with an up-to-date pip; prints its path.
+# readable_by_all DIR: a+rx on DIR. Tests switch workers to the user nobody
+# (--user), who then imports from the interpreter and the venv like a service
+# user from a system Python; mktemp makes its directories 0700.
+readable_by_all() {
+    chmod a+rx "$1"
+}
+
+# interpreter_reachable PYTHON: nobody may traverse to PYTHON's installation,
+# as to any system Python (pyenv keeps its Pythons under /root, mode 0700).
+# Only the search bit is added, never listing.
+interpreter_reachable() {
+    local home
+    home="$("$1" -c 'import sys; print(sys.base_prefix)')"
+    case "$home" in
+        /root/*) chmod o+x /root ;;
+    esac
+}
+
+# fresh_venv PYTHON: a new virtual environment in a new temporary directory
+# (readable by all), with an up-to-date pip; prints its path.
 fresh_venv() {
-    local dir
-    dir="$(mktemp -d)/venv"
+    local dir parent
+    parent="$(mktemp -d)"
+    readable_by_all "$parent"
+    dir="$parent/venv"
+    interpreter_reachable "$1"
     "$1" -m venv "$dir"
     "$dir/bin/python" -m pip install --quiet --upgrade pip
     echo "$dir"
@@ -45,7 +66,7 @@ suite_outside_tree() {
     local venv="$1" dir
     assert_installed_in "$venv"
     dir="$(mktemp -d)"
-    chmod 755 "$dir"            # workers running as --user nobody import the test apps from here
+    readable_by_all "$dir"      # workers running as --user nobody import the test apps from here
     cp -r tests examples "$dir/"
     (cd "$dir" && "$venv/bin/python" -m pytest -q -p no:cacheprovider tests)
 }
