@@ -49,6 +49,16 @@ def read_reply(sock, method="GET", buffered=b"", allow_close=True):
     return Reply(status, reason, headers, body, info, conn.trailing_data[0])
 
 
+def read_replies(sock, count):
+    """Read count responses in a row from sock (answers to pipelined GETs)."""
+    replies, leftover = [], b""
+    for _ in range(count):
+        reply = read_reply(sock, buffered=leftover)
+        replies.append(reply)
+        leftover = reply.leftover
+    return replies
+
+
 def request(server, raw, method="GET", timeout=10.0):
     """Send raw request bytes on a new connection and read one reply."""
     with server.connect(timeout) as sock:

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from http_client import get, is_closed, read_reply, recv_until_closed, request
+from http_client import get, is_closed, read_replies, read_reply, recv_until_closed, request
 
 DATE = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT$")
 
@@ -79,22 +79,15 @@ def test_pipelined_requests_are_answered_in_order(srv):
            + get("/status?body=last"))
     with srv.connect() as sock:
         sock.sendall(raw)
-        bodies, leftover = [], b""
-        for _ in range(4):
-            reply = read_reply(sock, buffered=leftover)
-            bodies.append(reply.body)
-            leftover = reply.leftover
-    assert bodies == [b"first", body, b"chunk0\nchunk1\n", b"last"]
+        replies = read_replies(sock, 4)
+    assert [reply.body for reply in replies] == [b"first", body, b"chunk0\nchunk1\n", b"last"]
 
 
 def test_many_pipelined_requests_in_one_write(srv):
     with srv.connect() as sock:
         sock.sendall(b"".join(get("/status?body=%d" % i) for i in range(100)))
-        leftover = b""
-        for i in range(100):
-            reply = read_reply(sock, buffered=leftover)
-            assert reply.body == b"%d" % i
-            leftover = reply.leftover
+        replies = read_replies(sock, 100)
+        assert [reply.body for reply in replies] == [b"%d" % i for i in range(100)]
 
 
 def test_streamed_body_is_chunked_on_http11(srv):

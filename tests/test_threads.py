@@ -15,7 +15,7 @@ import test_http
 import test_limits
 import test_robustness
 from conftest import STOP_TIMEOUT
-from http_client import get, is_closed, read_reply, recv_until_closed, request
+from http_client import get, is_closed, read_replies, read_reply, recv_until_closed, request
 from processes import wait_workers
 from test_robustness import fd_count, wait_for
 
@@ -131,13 +131,9 @@ def test_keep_alive_and_pipelining_go_through_the_pool_in_order(pooled):
            + get("/status?body=last"))
     with pooled.connect() as sock:
         sock.sendall(raw)
-        bodies, leftover = [], b""
-        for _ in range(4):
-            reply = read_reply(sock, buffered=leftover)
-            assert reply.header("connection") is None      # kept alive
-            bodies.append(reply.body)
-            leftover = reply.leftover
-        assert bodies == [b"slow", body, b"chunk0\nchunk1\n", b"last"]
+        replies = read_replies(sock, 4)
+        assert [reply.header("connection") for reply in replies] == [None] * 4   # kept alive
+        assert [reply.body for reply in replies] == [b"slow", body, b"chunk0\nchunk1\n", b"last"]
         sock.sendall(get("/status?body=again"))             # the same connection, later
         assert read_reply(sock).body == b"again"
 
