@@ -32,12 +32,10 @@ def run(app=None, host=None, port=None, *, wsgi_app=None, loglevel=None, **optio
     the callable as it is; to have them import it afresh on SIGHUP give the
     app as an import string, which reload=True requires.
     """
-    from fastwsgi.accesslog import open_access_log
     from fastwsgi.config import Config
     from fastwsgi.errors import ConfigError
-    from fastwsgi.listeners import close_listeners, open_listeners
     from fastwsgi.loader import load_app
-    from fastwsgi.supervisor import needs_master, run_master
+    from fastwsgi.supervisor import start
     import logging
 
     from fastwsgi.cli import setup_logging
@@ -59,19 +57,4 @@ def run(app=None, host=None, port=None, *, wsgi_app=None, loglevel=None, **optio
     if spec is None and config.reload:
         raise ConfigError("reload=True needs the app as an import string such as"
                           " 'module:app': a callable cannot be imported afresh")
-    if needs_master(config):
-        run_master(config, (lambda: load_app(spec)) if spec else (lambda: app))
-        return
-    if spec:
-        app = load_app(spec)
-
-    from fastwsgi.runner import serve
-    listeners = open_listeners(config)
-    access_log = None
-    try:
-        access_log = open_access_log(config)
-        serve(app, config, listeners, access_log)
-    finally:
-        close_listeners(listeners)      # no-op when serve() closed them
-        if access_log is not None:
-            access_log.close()
+    start(config, (lambda: load_app(spec)) if spec else (lambda: app))

@@ -11,13 +11,11 @@ import logging
 import sys
 
 import fastwsgi
-from fastwsgi.accesslog import open_access_log
 from fastwsgi.config import OPTIONS, Config
 from fastwsgi.demo import demo_app
 from fastwsgi.errors import FastWSGIError
-from fastwsgi.listeners import close_listeners, open_listeners
 from fastwsgi.loader import load_app
-from fastwsgi.supervisor import import_runner, needs_master, run_master
+from fastwsgi.supervisor import start
 
 __all__ = ["main", "build_parser", "setup_logging"]
 
@@ -113,6 +111,14 @@ def _print_error(message):
     sys.stderr.flush()
 
 
+def _load(config):
+    if not config.app:
+        return demo_app
+    app = load_app(config.app)
+    log.debug("loaded %s: %r", config.app, app)
+    return app
+
+
 def _log_notes(config):
     """What is worth saying once nothing can fail any more, so that a user
     error is the one line on stderr."""
@@ -132,31 +138,15 @@ def main(argv=None):
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 2)
 
-    listeners = []
-    access_log = None
     try:
         config = Config.from_sources({opt.name: getattr(args, opt.name) for opt in OPTIONS})
         setup_logging(config.log_level)
-        if needs_master(config):
-            # The workers import the app after the fork; the first of them
-            # report an app that does not load, as AppLoadError.
-            load = (lambda: load_app(config.app)) if config.app else (lambda: demo_app)
-            run_master(config, load, announce=lambda: _log_notes(config))
-            return 0
-        app = load_app(config.app) if config.app else demo_app
-        listeners = open_listeners(config)
-        access_log = open_access_log(config)
-        _log_notes(config)
-        if config.app:
-            log.debug("loaded %s: %r", config.app, app)
-        import_runner().serve(app, config, listeners, access_log)  # blocks; closes the listeners
+        # Under a master the workers import the app after the fork; the first
+        # of them report an app that does not load, as AppLoadError.
+        start(config, lambda: _load(config), announce=lambda: _log_notes(config))
     except FastWSGIError as exc:
         _print_error(exc)
         return 2
     except KeyboardInterrupt:
         return 0
-    finally:
-        close_listeners(listeners)  # no-op if serve() already closed them
-        if access_log is not None:
-            access_log.close()
     return 0

@@ -33,6 +33,7 @@ writes; when it dies the worker reads end-of-file and stops gracefully, so no
 orphan goes on serving.
 """
 
+import contextlib
 import logging
 import os
 import random
@@ -74,15 +75,36 @@ def needs_master(config):
 
 
 def import_runner():
-    """fastwsgi.runner, which needs the C core; FastWSGIError if it is not built."""
+    """fastwsgi.runner, and the C core it imports only when serving;
+    FastWSGIError if the core is not built."""
     try:
-        from fastwsgi import runner
+        from fastwsgi import _core, runner  # noqa: F401
     except ImportError as exc:
         raise FastWSGIError(
             "cannot start the server: %s: %s (is the C extension built?"
             " reinstall fastwsgi or run 'pip install .')" % (type(exc).__name__, exc)
         ) from None
     return runner
+
+
+def start(config, load, announce=None):
+    """Serve the app load() returns until a stop signal, the way config asks:
+    under a master (needs_master) or in this one process; announce() is called
+    once nothing can fail any more. The entry point of the command line and
+    of run(). Raises FastWSGIError (one line) for a user error."""
+    if needs_master(config):
+        run_master(config, load, announce)
+        return
+    app = load()
+    with contextlib.ExitStack() as cleanup:
+        listeners = open_listeners(config)
+        cleanup.callback(close_listeners, listeners)   # no-op once serve() closed them
+        access_log = open_access_log(config)
+        if access_log is not None:
+            cleanup.callback(access_log.close)
+        if announce is not None:
+            announce()
+        import_runner().serve(app, config, listeners, access_log)
 
 
 def run_master(config, load, announce=None):
@@ -101,7 +123,6 @@ def run_master(config, load, announce=None):
         # may not be able to read fastwsgi's files (a virtualenv under /root):
         # what they need of fastwsgi is loaded now, while it still can be.
         import_runner()
-        import fastwsgi._core  # noqa: F401
     listeners = open_listeners(config, reserve_tcp=config.reuse_port)
     access_log = None
     try:
