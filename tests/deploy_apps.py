@@ -1,6 +1,5 @@
 """The app of deployment tests (inherited sockets, proxies, nginx): a few paths
 of its own in front of apps.app, whose paths all work here too."""
-import json
 import os
 import random
 from urllib.parse import parse_qs
@@ -29,19 +28,12 @@ def socket_inodes():
     return sorted(inodes)
 
 
-def _json(start_response, obj):
-    body = json.dumps(obj).encode()
-    start_response("200 OK", [("Content-Type", "application/json"),
-                              ("Content-Length", str(len(body)))])
-    return [body]
-
-
 def app(environ, start_response):
     path = environ["PATH_INFO"]
     if path == "/listen-env":
-        return _json(start_response, {name: os.environ.get(name) for name in LISTEN_VARS})
+        return apps._json(start_response, {name: os.environ.get(name) for name in LISTEN_VARS})
     if path == "/sockets":
-        return _json(start_response, socket_inodes())
+        return apps._json(start_response, socket_inodes())
     if path == "/random":
         # Deterministic bytes without Content-Length: chunked to HTTP/1.1 clients.
         query = {k: v[-1] for k, v in parse_qs(environ["QUERY_STRING"]).items()}

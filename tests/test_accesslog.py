@@ -19,7 +19,8 @@ import time
 import pytest
 
 from conftest import START_TIMEOUT, TESTS, ServerProcess
-from http_client import read_reply, request
+from http_client import read_replies, read_reply, request
+from processes import wait_for
 
 DEADLINE = 10.0
 
@@ -196,11 +197,7 @@ def test_long_lines_and_many_of_them_stay_whole(logged):
         for start in range(0, count, 30):         # pipelined, 30 at a time
             sock.sendall((b"GET /n%d HTTP/1.1\r\nHost: t\r\nUser-Agent: " + agent + b"\r\n\r\n") * 30
                          % tuple(range(start, start + 30)))
-            buffered = b""
-            for _ in range(30):
-                reply = read_reply(sock, buffered=buffered)
-                assert reply.status == 200
-                buffered = reply.leftover
+            assert [reply.status for reply in read_replies(sock, 30)] == [200] * 30
     lines = read_lines(path, count)
     assert [COMBINED.match(line)["request"] for line in lines] == [
         "GET /n%d HTTP/1.1" % i for i in range(count)]
@@ -216,9 +213,7 @@ def test_every_line_is_written_by_a_graceful_stop(logged):
     # One more is still in the app when SIGTERM comes: it finishes, is logged.
     slow = srv.connect()
     slow.sendall(b"GET /sleep?1 HTTP/1.1\r\nHost: t\r\n\r\n")
-    deadline = time.monotonic() + DEADLINE
-    while "app: sleeping" not in srv.stderr_text() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for("the slow request in the app", lambda: "app: sleeping" in srv.stderr_text())
     srv.proc.send_signal(signal.SIGTERM)
     assert read_reply(slow).status == 200
     slow.close()
@@ -364,11 +359,7 @@ def pipelined_batch(srv, tag, agent, batch, size):
     with srv.connect() as sock:
         sock.sendall(b"".join(b"GET /%s-%d-%d HTTP/1.1\r\nHost: t\r\nUser-Agent: %s\r\n\r\n"
                               % (tag, batch, i, agent) for i in range(size)))
-        buffered = b""
-        for _ in range(size):
-            reply = read_reply(sock, buffered=buffered)
-            assert reply.status == 200
-            buffered = reply.leftover
+        assert [reply.status for reply in read_replies(sock, size)] == [200] * size
 
 
 def test_processes_sharing_a_pipe_never_mix_lines(app_dir):

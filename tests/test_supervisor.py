@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -17,7 +16,7 @@ import pytest
 
 from conftest import TESTS, ServerProcess
 from fastwsgi._core import loop_backend
-from http_client import get, read_reply, request
+from http_client import get, request, unix_request
 from processes import (DEADLINE, alive, children, listening_sockets, uid_of, wait_for,
                        wait_workers)
 
@@ -136,11 +135,7 @@ def test_reuse_port_keeps_unix_sockets_shared(server, tmp_path):
     assert listening_sockets(srv.port) == 2
     seen = set()
     for _ in range(200):
-        with socket.socket(socket.AF_UNIX) as sock:
-            sock.settimeout(15)
-            sock.connect(path)
-            sock.sendall(get("/pid"))
-            seen.add(int(read_reply(sock).body))
+        seen.add(int(unix_request(path, get("/pid"), timeout=15).body))
         if len(seen) == 2:
             break
     assert seen == children(srv.pid)

@@ -224,4 +224,6 @@ def test_idle_keep_alive_connection_after_a_pooled_request_times_out(server):
     with srv.connect() as sock:
         sock.sendall(get("/slow?s=0.1"))
         assert read_reply(sock).body == b"slow"
+        idle_from = time.monotonic()
         assert is_closed(sock, timeout=10)             # the idle timer runs again after the pool
+    assert 0.8 < time.monotonic() - idle_from < 3     # the 1 s set, not the 5 s default
