@@ -132,7 +132,8 @@ def test_reuse_port_keeps_unix_sockets_shared(server, tmp_path):
     path = str(tmp_path / "app.sock")
     srv = start(server, "--reuse-port", "--bind", "127.0.0.1:0", "--bind", "unix:" + path,
                 workers=2)
-    assert listening_sockets(srv.port) == 2
+    # Each worker opens its own socket once it runs: the second may still be starting.
+    wait_for("a socket per worker", lambda: listening_sockets(srv.port) == 2)
     seen = set()
     for _ in range(200):
         seen.add(int(unix_request(path, get("/pid"), timeout=15).body))
@@ -196,7 +197,7 @@ def test_run_takes_the_process_options_as_keywords(tmp_path):
                       user="nobody", group="nogroup")
     try:
         workers = wait_workers(proc.pid, 2)
-        assert listening_sockets(proc.port) == 2
+        wait_for("a socket per worker", lambda: listening_sockets(proc.port) == 2)
         assert pid_path.read_text() == "%d\n" % proc.pid
         assert {uid_of(pid) for pid in workers} == {65534}
         assert proc.stop() == 0
