@@ -23,8 +23,7 @@ cdef class TimerQueue:
 cdef class RequestPool:
     # The threads of --threads N (pool.pxi), started on first use.
     cdef int size
-    cdef object jobs                       # collections.deque of Connections; None stops a thread
-    cdef object waiting                    # threading.Semaphore: how many jobs wait
+    cdef object jobs                       # queue.SimpleQueue of Connections; None stops a thread
     cdef list threads
 
     cdef int submit(self, Connection conn) except -1

@@ -622,8 +622,6 @@ cdef class Server:
 
     cdef int expire_timers(self) except -1:
         cdef Connection conn
-        cdef TimerQueue q
-        cdef int i
         if 0 <= self.accept_resume_at <= self.now:
             self.accept_resume_at = -1
             self.maybe_resume_accepting()
@@ -640,11 +638,15 @@ cdef class Server:
             send_error(self, conn, cerrors.FW_E_TIMEOUT)
             if conn.timer_queue is self.body_timers:
                 self.body_timers.unlink(conn)
-        for i in range(2, 5):                    # write, idle, linger: expiry just closes
-            q = <TimerQueue>self.timer_queues[i]
-            while q.head is not None and q.head.deadline <= self.now:
-                self.close_connection(q.head)
+        close_expired(self, self.write_timers)   # for these, expiry just closes
+        close_expired(self, self.idle_timers)
+        close_expired(self, self.linger_timers)
         return 0
+
+
+cdef inline void close_expired(Server srv, TimerQueue q):
+    while q.head is not None and q.head.deadline <= srv.now:
+        srv.close_connection(q.head)
 
 
 # -- reading ---------------------------------------------------------------------
@@ -833,9 +835,9 @@ cdef int send_interim_continue(Connection conn) except -1:
 cdef int drain_closing(Server srv, Connection conn) except -1:
     """After an error answer: read and drop what the client still sends, so our
     close does not turn into a reset that destroys the answer in flight."""
+    cdef char scratch[8192]                  # the bytes are dropped: no buffer taken
     cdef ssize_t got
-    srv.take_rbuf(conn)
-    got = cio.fw_io_read(conn.fd, conn.rbuf, conn.rcap)
+    got = cio.fw_io_read(conn.fd, scratch, sizeof(scratch))
     if got == -EAGAIN:
         return 0
     conn.discarded += got if got > 0 else 0
@@ -874,7 +876,7 @@ cdef int send_error(Server srv, Connection conn, int code) except -1:
     conn.out = [head, body]
     conn.out_off = 0
     conn.state = S_CLOSING
-    conn.rpos = conn.rlen = 0
+    srv.give_back_rbuf(conn)                 # nothing after the bad request is read
     conn.discarded = 0
     flush_closing(srv, conn)
     return 0

@@ -21,17 +21,16 @@
 # the fd when done with it, so the number is not reused while it writes.
 
 
-# Both are loaded before fastwsgi is (logging needs them), so a worker that
-# switched to another --user can still make a pool: it could not import more.
-from collections import deque
+# Imported with the core, which a master that switches workers to another
+# --user loads before the switch (supervisor.run_master).
+from queue import SimpleQueue
 import threading
 
 
 cdef class RequestPool:
     def __cinit__(self, int size):
         self.size = size
-        self.jobs = deque()
-        self.waiting = threading.Semaphore(0)
+        self.jobs = SimpleQueue()            # C: get() waits without the GIL
         self.threads = []
 
     cdef int submit(self, Connection conn) except -1:
@@ -43,15 +42,13 @@ cdef class RequestPool:
                                           daemon=True)
                 thread.start()
                 self.threads.append(thread)
-        self.jobs.append(conn)
-        self.waiting.release()
+        self.jobs.put(conn)
         return 0
 
     def work(self):
         """A pool thread: serve handed-over connections until told to stop."""
         while True:
-            self.waiting.acquire()
-            conn = self.jobs.popleft()
+            conn = self.jobs.get()
             if conn is None:
                 return
             serve_pooled(<Connection>conn)
@@ -59,8 +56,7 @@ cdef class RequestPool:
     cdef void stop(self):
         """Each thread stops after the jobs queued before this; none is waited for."""
         for thread in self.threads:
-            self.jobs.append(None)
-            self.waiting.release()
+            self.jobs.put(None)
         self.threads = []
 
 
@@ -122,9 +118,11 @@ cdef void hand_back(Server srv, Connection conn):
     if conn.orphaned:
         close_orphan(conn)
         return
+    cdef bint loop_asleep = not srv.completed
     conn.pooled = False
     srv.completed.append(conn)
-    write(srv.wake_w, b"p", 1)               # a full pipe means the loop wakes anyway
+    if loop_asleep:                          # else a wake-up is on its way for the list
+        write(srv.wake_w, b"p", 1)           # a full pipe means the loop wakes anyway
 
 
 cdef void close_orphan(Connection conn):
