@@ -3,7 +3,7 @@ import socket
 from typing import Any, Callable, Iterable, List, Mapping, Optional, Tuple, Union
 
 WSGIApp = Callable[[dict, Callable[..., Any]], Iterable[bytes]]
-AccessLogCallback = Callable[[dict, int, int], None]   # (environ, status code, body bytes)
+AccessLogCallback = Callable[[dict, int, int, float], None]   # (environ, status, body bytes, seconds)
 
 class AccessLog:
     def __init__(self, fd: int, atoms: Tuple[Tuple[str, Any], ...]) -> None: ...

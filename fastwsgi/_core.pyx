@@ -154,7 +154,7 @@ cdef class Server:
     holds the per-server environ keys (SERVER_NAME, SERVER_PORT, wsgi.errors,
     ...); access_log is None, an AccessLog (written after every turn of the
     loop, and flushed by close()), or a callable called as
-    access_log(environ, status_code, body_bytes) after each response.
+    access_log(environ, status_code, body_bytes, seconds) after each response.
     """
 
     def __cinit__(self):

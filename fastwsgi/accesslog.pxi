@@ -163,7 +163,7 @@ cdef class AccessLog:
         cdef int code
         cdef Py_ssize_t i
         if self.timed:
-            elapsed = max(0.0, monotonic() - conn.request_start)
+            elapsed = request_seconds(conn)
         for i in range(self.count):
             op = &self.ops[i]
             self.put(text + op.text_start, op.text_length)
@@ -406,15 +406,21 @@ cdef size_t line_aligned(const char *data, size_t limit, size_t available):
     return i
 
 
+cdef double request_seconds(Connection conn):
+    """How long the request took: from the loop turn its head arrived in."""
+    return max(0.0, monotonic() - conn.request_start)
+
+
 cdef int log_response(Server srv, Connection conn, Response resp) except -1:
     """The access log line of a response that ended (or was cut short): to
-    the AccessLog, or to the callable the wsgiref drop-in gave."""
+    the AccessLog, or to the callable given instead (the wsgiref drop-in's,
+    the gunicorn worker's)."""
     cdef long long size = resp.body_sent if resp.body_allowed else 0
     try:
         if type(srv.access_log) is AccessLog:
             (<AccessLog>srv.access_log).add(conn, resp, size)
         else:
-            srv.access_log(conn.environ, resp.status_code, size)
+            srv.access_log(conn.environ, resp.status_code, size, request_seconds(conn))
     except Exception:
         log.exception("error writing the access log")
     return 0

@@ -10,8 +10,9 @@ with fastwsgi's event loop, parser and environ builder.
 
 The heartbeat: the worker notifies the arbiter from its loop at least once a
 second, also while connections keep it busy (Server.serve(max_seconds=...)).
-The app runs on the loop's thread, so as with gunicorn's sync worker an app
-call that blocks longer than --timeout gets the worker killed and replaced.
+By default the app runs on the loop's thread, so as with gunicorn's sync
+worker an app call that blocks longer than --timeout gets the worker killed
+and replaced; with --threads N it runs in the core's pool and the loop goes on.
 
 Settings that have a fastwsgi counterpart are mapped (GUNICORN_SETTINGS);
 FASTWSGI_* environment variables set the options gunicorn has none for
@@ -20,7 +21,6 @@ FASTWSGI_* environment variables set the options gunicorn has none for
 import datetime
 import logging
 import os
-import time
 from types import SimpleNamespace
 
 from gunicorn.glogging import Logger
@@ -34,7 +34,6 @@ from fastwsgi.runner import base_environ
 __all__ = ["Worker", "fastwsgi_config"]
 
 HEARTBEAT = 1.0          # seconds between heartbeats at most (shorter if --timeout is)
-START_KEY = "fastwsgi.gunicorn.start"   # environ key: when the app was called, for the access log
 
 # fastwsgi option <- gunicorn setting. A value of 0 (gunicorn's "off" or
 # "unlimited") keeps fastwsgi's own default: fastwsgi has no unlimited form.
@@ -87,11 +86,9 @@ class Worker(BaseWorker):
         super().init_process()      # loads the app, then calls run()
 
     def run(self):
-        app, access_log = self.wsgi, None
-        if wants_access_calls(self.log):
-            app, access_log = timed(app), self.log_access
+        access_log = self.log_access if wants_access_calls(self.log) else None
         self.server = server = Server(
-            app, [listener.sock for listener in self.sockets], self.fastwsgi_config,
+            self.wsgi, [listener.sock for listener in self.sockets], self.fastwsgi_config,
             base_environ([environ_source(listener.sock) for listener in self.sockets]),
             access_log)
         limited = self.cfg.max_requests > 0
@@ -118,21 +115,10 @@ class Worker(BaseWorker):
     def handle_exit(self, sig, frame):
         self.retire()     # SIGTERM: the loop drains and run() returns
 
-    def log_access(self, environ, status, size):
+    def log_access(self, environ, status, size, seconds):
         """The core's access_log callback, in gunicorn's access log format."""
-        started = environ.get(START_KEY)
-        elapsed = time.monotonic() - started if started is not None else 0.0
         self.log.access(SimpleNamespace(status=status, sent=size, headers=()),
-                        request_headers(environ), environ,
-                        datetime.timedelta(seconds=elapsed))
-
-
-def timed(app):
-    """app, noting in the environ when it was called (for %(T)s, %(D)s, %(L)s)."""
-    def timed_app(environ, start_response):
-        environ[START_KEY] = time.monotonic()
-        return app(environ, start_response)
-    return timed_app
+                        request_headers(environ), environ, datetime.timedelta(seconds=seconds))
 
 
 def request_headers(environ):

@@ -180,7 +180,7 @@ class WSGIServer:
                                 self._log_request)
         return self._core
 
-    def _log_request(self, environ, status, size):
+    def _log_request(self, environ, status, size, seconds):
         handler = self.RequestHandlerClass.__new__(self.RequestHandlerClass)
         handler.server = self
         handler.client_address = (environ.get("REMOTE_ADDR", ""), int(environ.get("REMOTE_PORT") or 0))
