@@ -69,6 +69,10 @@ def _client_ip(text):
     return ip
 
 
+ANSWERS_KEPT = 4096                       # distinct forwarding-header values remembered
+ANSWER_KEY_BYTES = 256                    # longer ones (a long chain) are parsed each time
+
+
 class TrustedProxies:
     """The trusted peers of one server (the --forwarded-allow-ips entries).
 
@@ -99,6 +103,9 @@ class TrustedProxies:
         self.addresses = frozenset(addresses)
         self.networks = tuple(networks)
         self.peers = self if self.networks else self.addresses
+        # A proxy sends the same few header values again and again (one per
+        # client): each is parsed once. The answer depends on nothing else.
+        self._answers = {}
 
     def __contains__(self, address) -> bool:
         if self.trust_all or address in self.addresses:
@@ -111,14 +118,29 @@ class TrustedProxies:
     def rewrite(self, environ) -> None:
         """Set REMOTE_ADDR, REMOTE_PORT and wsgi.url_scheme from the forwarding
         headers of a request whose peer is trusted (module docstring)."""
-        forwarded_for = environ.get("HTTP_X_FORWARDED_FOR")
-        forwarded_proto = environ.get("HTTP_X_FORWARDED_PROTO")
+        headers = (environ.get("HTTP_X_FORWARDED_FOR"), environ.get("HTTP_X_FORWARDED_PROTO"),
+                   environ.get("HTTP_FORWARDED"))
+        answer = self._answers.get(headers)
+        if answer is None:
+            answer = self._answer(*headers)
+            if sum(len(h) for h in headers if h) <= ANSWER_KEY_BYTES:   # memory stays bounded
+                if len(self._answers) >= ANSWERS_KEPT:
+                    self._answers.clear()
+                self._answers[headers] = answer
+        client, proto = answer
+        if client is not None:
+            environ["REMOTE_ADDR"], environ["REMOTE_PORT"] = client
+        if proto is not None:
+            environ["wsgi.url_scheme"] = proto
+
+    def _answer(self, forwarded_for, forwarded_proto, forwarded):
+        """((REMOTE_ADDR, REMOTE_PORT) or None, wsgi.url_scheme or None)."""
         if forwarded_for is not None or forwarded_proto is not None:
             hops = _x_forwarded_hops(forwarded_for, forwarded_proto)
         else:
-            hops = _forwarded_hops(environ.get("HTTP_FORWARDED", ""))
+            hops = _forwarded_hops(forwarded or "")
         if not hops:
-            return
+            return None, None
         # Walk from our peer outward.  Each hop was written by the proxy one
         # step closer to us, so it is believable only while every proxy from
         # our peer to it is trusted: the first untrusted address met (the
@@ -130,10 +152,7 @@ class TrustedProxies:
             client = _node_address(node)
             if client is None or client[0] not in self:
                 break
-        if client is not None:
-            environ["REMOTE_ADDR"], environ["REMOTE_PORT"] = client
-        if proto is not None:
-            environ["wsgi.url_scheme"] = proto
+        return client, proto
 
 
 Hop = Tuple[Optional[str], Optional[str]]  # (node as sent, scheme), client side first
