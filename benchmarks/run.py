@@ -1373,20 +1373,8 @@ def write_overview(args, rows, info, command) -> None:
     if not lines:
         return
     base = RESULTS_DIR / ("summary" + (f"-{args.tag}" if args.tag else ""))
-    table = summary.markdown(lines)
-    machine = ", ".join(f"{k}: {v}" for k, v in info.items())
-    base.with_suffix(".md").write_text(
-        f"# fastwsgi against the best other Python server, per workload\n\n{table}\n\n"
-        f"Medians of {args.rounds} interleaved round(s) of {args.duration} s; the best peer is "
-        "taken per column among the WSGI servers of the run (not nginx, the ceiling). "
-        "Per-workload reports: results/<workload>.md.\n\n"
-        f"Command: `{command}`\n\nMachine: {machine}\n", encoding="utf-8")
-    caption = (f"median of {args.rounds} round(s) × {args.duration} s; "
-               f"{info.get('CPU', '')}, {info.get('Python', '')}")
-    note = summary.chart(lines, base.with_suffix(".png"), caption)
-    print("\n## all workloads\n\n" + table)
-    print(f"\nwrote {base.with_suffix('.md').relative_to(ROOT)}"
-          + (f" ({note})" if note else f", {base.with_suffix('.png').relative_to(ROOT)}"))
+    print("\n## all workloads\n\n" + summary.markdown(lines))
+    print("\n" + summary.write(base, lines, args.rounds, args.duration, command, info))
 
 
 if __name__ == "__main__":

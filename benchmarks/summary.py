@@ -117,6 +117,20 @@ def chart(lines: List[dict], path, caption: str) -> Optional[str]:
     return None
 
 
+def write(base, lines, rounds, duration, command, machine) -> str:
+    """Write base.md and base.png; returns what was written, for the console."""
+    base.with_suffix(".md").write_text(
+        "# fastwsgi against the best other Python server, per workload\n\n%s\n\n"
+        "Medians of %d interleaved round(s) of %d s; the best peer is taken per column among "
+        "the WSGI servers of the run (not nginx, the ceiling). Per-workload reports: "
+        "results/<workload>.md.\n\nCommand: `%s`\n\nMachine: %s\n" % (
+            markdown(lines), rounds, duration, command,
+            ", ".join("%s: %s" % item for item in machine.items())), encoding="utf-8")
+    note = chart(lines, base.with_suffix(".png"), "median of %d round(s) × %d s; %s, %s" % (
+        rounds, duration, machine.get("CPU", ""), machine.get("Python", "")))
+    return "wrote %s.md%s" % (base, " (%s)" % note if note else ", .png")
+
+
 # -- rebuilding the summary from saved results ----------------------------------
 
 
@@ -159,21 +173,13 @@ def main():
             by_server.setdefault(run["server"], []).append(run)
         rows[w.name] = {name: _SavedRow(name, runs, name == "nginx")
                         for name, runs in by_server.items()}
+    if meta is None:
+        parser.error("no results/<workload>%s.json to summarize: run benchmarks/run.sh first"
+                     % suffix)
     lines = summarize(rows)
-    base = results / ("summary" + suffix)
-    settings, machine = meta["settings"], meta["machine"]
-    base.with_suffix(".md").write_text(
-        "# fastwsgi against the best other Python server, per workload\n\n%s\n\n"
-        "Medians of %d interleaved round(s) of %d s; the best peer is taken per column among "
-        "the WSGI servers of the run (not nginx, the ceiling). Per-workload reports: "
-        "results/<workload>.md.\n\nCommand: `%s`\n\nMachine: %s\n" % (
-            markdown(lines), settings["rounds"], settings["duration_s"], meta["command"],
-            ", ".join("%s: %s" % item for item in machine.items())), encoding="utf-8")
-    note = chart(lines, base.with_suffix(".png"), "median of %d round(s) × %d s; %s, %s" % (
-        settings["rounds"], settings["duration_s"], machine.get("CPU", ""),
-        machine.get("Python", "")))
     print(markdown(lines))
-    print("wrote %s.md%s" % (base, " (%s)" % note if note else ", .png"))
+    print(write(results / ("summary" + suffix), lines, meta["settings"]["rounds"],
+                meta["settings"]["duration_s"], meta["command"], meta["machine"]))
 
 
 if __name__ == "__main__":
