@@ -20,7 +20,7 @@ import os
 import re
 from typing import Any, NamedTuple, Optional
 
-from fastwsgi.accesslog import DEFAULT_FORMAT, compile_format
+from fastwsgi.accesslog import ATOMS, DEFAULT_FORMAT, compile_format
 from fastwsgi.errors import ConfigError
 from fastwsgi.listeners import BIND_FORMS, check_host, parse_bind
 from fastwsgi.proxy import parse_trusted
@@ -51,6 +51,11 @@ class _Type:
     def show(self, value):
         """The default as shown in --help."""
         return str(value)
+
+    def error(self, label, reason, raw):
+        """The one-line message for a value parse() refused; reason is what
+        its ValueError said ("" for "not of the expected form")."""
+        return "%s must be %s, got %r" % (label, reason or self.expect, raw)
 
 
 class Str(_Type):
@@ -262,6 +267,11 @@ class TrustedList(_Type):
     def show(self, value):
         return ",".join(value) if value else "nobody"
 
+    def error(self, label, reason, raw):
+        if reason:
+            return "%s: %s; use %s" % (label, reason, self.expect)
+        return super().error(label, reason, raw)
+
 
 class BindList(_Type):
     expect = "bind addresses (%s)" % BIND_FORMS
@@ -285,6 +295,9 @@ class BindList(_Type):
                 raise ValueError(str(exc)) from None
             out.append(item.strip())
         return out
+
+    def error(self, label, reason, raw):
+        return "%s: %s" % (label, reason) if reason else super().error(label, reason, raw)
 
     def show(self, value):
         return ", ".join(value) if value else "HOST:PORT from --host and --port"
@@ -388,13 +401,9 @@ OPTIONS = (
            " (--no-access-log turns it off)",
            None),
     Option("access_log_format", LogFormat(), DEFAULT_FORMAT,
-           "access log line in gunicorn's atoms: %(h)s remote address, %(l)s '-',"
-           " %(u)s user, %(t)s [time], %(r)s request line, %(m)s method, %(U)s path,"
-           " %(q)s query, %(H)s protocol, %(s)s status, %(B)s body bytes, %(b)s"
-           " body bytes or '-', %(f)s referer, %(a)s user agent, %(T)s/%(M)s/%(D)s"
-           " request time in s/ms/us, %(L)s in decimal seconds, %(p)s pid,"
-           " %({header}i)s request header, %({header}o)s response header,"
-           " %({key}e)s environ key; %% is a literal %",
+           "access log line in gunicorn's atoms: "
+           + "; ".join("%%(%s)s %s" % atom for atom in ATOMS.items())
+           + "; %% is a literal %",
            "FORMAT"),
     Option("access_log_file", LogFile(), None,
            "file the access log is appended to, - for stdout; naming one turns the"
@@ -511,15 +520,7 @@ def _parse(opt, raw, label):
     try:
         return opt.type.parse(raw)
     except ValueError as exc:
-        reason = str(exc)
-    shown = repr(raw)
-    if reason and isinstance(opt.type, TrustedList):
-        raise ConfigError("%s: %s; use %s" % (label, reason, opt.type.expect))
-    if reason and isinstance(opt.type, BindList):
-        raise ConfigError("%s: %s" % (label, reason))
-    if reason:
-        raise ConfigError("%s must be %s, got %s" % (label, reason, shown))
-    raise ConfigError("%s must be %s, got %s" % (label, opt.type.expect, shown))
+        raise ConfigError(opt.type.error(label, str(exc), raw)) from None
 
 
 class Config:
