@@ -29,6 +29,7 @@ from gunicorn.workers.base import Worker as BaseWorker
 from fastwsgi._core import Server
 from fastwsgi.config import Config
 from fastwsgi.errors import FastWSGIError
+from fastwsgi.listeners import socket_names
 from fastwsgi.runner import base_environ
 
 __all__ = ["Worker", "fastwsgi_config"]
@@ -141,10 +142,8 @@ def wants_access_calls(log):
 
 def environ_source(sock):
     """SERVER_NAME and SERVER_PORT of a listening socket, as runner.base_environ reads them."""
-    address = sock.getsockname()
-    if isinstance(address, tuple):
-        return SimpleNamespace(server_name=address[0], server_port=str(address[1]))
-    return SimpleNamespace(server_name="localhost", server_port="")
+    _, server_name, server_port = socket_names(sock)
+    return SimpleNamespace(server_name=server_name, server_port=server_port)
 
 
 def route_fastwsgi_log(log):

@@ -417,14 +417,19 @@ def _open_inherited(address):
         raise BindError("cannot listen on %s: it is %s" % (target, problem))
     sock.setblocking(False)
     sock.set_inheritable(False)
+    return Listener(sock, address, *socket_names(sock))
+
+
+def socket_names(sock):
+    """(display, SERVER_NAME, SERVER_PORT) of a listening socket someone else
+    bound: "[::1]:8000", "::1", "8000", or "unix:/run/app.sock", "localhost", ""."""
     bound = sock.getsockname()
     if sock.family in (socket.AF_INET, socket.AF_INET6):
-        return Listener(sock, address, "%s:%d" % (_bracket(bound[0]), bound[1]),
-                        bound[0], str(bound[1]))
+        return "%s:%d" % (_bracket(bound[0]), bound[1]), bound[0], str(bound[1])
     name = os.fsdecode(bound) if bound else ""
     if name.startswith("\0"):
         name = "@" + name[1:]  # Linux abstract namespace, shown as ss(8) does
-    return Listener(sock, address, "unix:" + name, "localhost", "")
+    return "unix:" + name, "localhost", ""
 
 
 def take_systemd_sockets(environ=None) -> List[str]:
