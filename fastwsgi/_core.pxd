@@ -34,8 +34,9 @@ cdef class Response:
     cdef Connection conn
     cdef object status                     # bytes "200 OK" once start_response validated it
     cdef int status_code
-    cdef list headers                      # checked (name, value) strs, and lines we add as bytes
-    cdef long long content_length          # from the app's Content-Length, -1 if none
+    cdef list headers                      # the app's checked (name, value) strs to send
+    cdef long long content_length          # the body's length: the app's Content-Length, or ours; -1 if unknown
+    cdef bint length_is_ours               # build_head writes Content-Length itself
     cdef bint app_wants_close              # app sent Connection: close
     cdef bint started                      # start_response was called
     cdef bint head_sent                    # status line is on its way to the client

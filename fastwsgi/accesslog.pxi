@@ -308,14 +308,8 @@ cdef class AccessLog:
 
     cdef int put_number(self, unsigned long long value) except -1:
         cdef char digits[24]
-        cdef char *first = digits + 24
-        while True:
-            first -= 1
-            first[0] = <char>(c'0' + value % 10)
-            value //= 10
-            if value == 0:
-                break
-        return self.put(first, digits + 24 - first)
+        cdef Py_ssize_t n = decimal_digits(value, digits + sizeof(digits))
+        return self.put(digits + sizeof(digits) - n, n)
 
     cdef int put_decimal_seconds(self, double elapsed) except -1:
         cdef long long micros = <long long>(elapsed * 1e6)
@@ -345,7 +339,7 @@ cdef class AccessLog:
         """The first field named name (lower case) among those the app sent,
         which resp.headers holds as (name, value) tuples."""
         for field in resp.headers or ():
-            if type(field) is tuple and (<str>(<tuple>field)[0]).lower() == name:
+            if (<str>(<tuple>field)[0]).lower() == name:
                 return self.put_field((<tuple>field)[1])
         return self.put_char(c'-')
 

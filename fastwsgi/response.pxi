@@ -121,6 +121,7 @@ cdef class Response:
         self.status_code = 0
         self.headers = None
         self.content_length = -1
+        self.length_is_ours = False
         self.app_wants_close = False
         self.started = False
         self.head_sent = False
@@ -232,7 +233,7 @@ cdef class Response:
             return 0
         if self.iteration_done:
             self.content_length = self.body_sent         # the whole body is known: say its length
-            self.headers.append(b"Content-Length: %d\r\n" % self.body_sent)
+            self.length_is_ours = True
         elif not self.body_allowed:
             return 0                                      # HEAD of a streamed body: length unknown
         elif conn.minor_version == 1:
@@ -243,14 +244,15 @@ cdef class Response:
 
     cdef bytes build_head(self):
         """Status line, our fields, the app's fields and the framing, copied
-        straight into one new bytes object. self.headers holds the app's
-        checked (name, value) tuples and lines the server made as bytes."""
+        straight into one new bytes object."""
         cdef Connection conn = self.conn
         cdef bytes date = conn.server.current_date_header()
         cdef bytes ending
         cdef bytes head
         cdef Py_ssize_t size
         cdef char *out
+        cdef char digits[24]
+        cdef Py_ssize_t length_digits = 0
         if not self.keep_alive:
             ending = b"Connection: close\r\n\r\n"
         elif conn.minor_version == 0:
@@ -259,10 +261,10 @@ cdef class Response:
             ending = b"\r\n"
         size = 9 + PyBytes_GET_SIZE(self.status) + 20 + PyBytes_GET_SIZE(date) + PyBytes_GET_SIZE(ending)
         for field in self.headers:
-            if type(field) is bytes:
-                size += PyBytes_GET_SIZE(<bytes>field)
-            else:
-                size += len(<str>(<tuple>field)[0]) + len(<str>(<tuple>field)[1]) + 4
+            size += len(<str>(<tuple>field)[0]) + len(<str>(<tuple>field)[1]) + 4
+        if self.length_is_ours:
+            length_digits = decimal_digits(self.content_length, digits + sizeof(digits))
+            size += 18 + length_digits
         if self.chunked:
             size += 28
         head = PyBytes_FromStringAndSize(NULL, size)    # not shared until filled
@@ -272,10 +274,11 @@ cdef class Response:
         out = append_bytes(out, b"\r\nServer: fastwsgi\r\n")
         out = append_bytes(out, date)
         for field in self.headers:
-            if type(field) is bytes:
-                out = append_bytes(out, <bytes>field)
-            else:
-                out = append_field(out, <str>(<tuple>field)[0], <str>(<tuple>field)[1])
+            out = append_field(out, <str>(<tuple>field)[0], <str>(<tuple>field)[1])
+        if self.length_is_ours:
+            out = append_bytes(out, b"Content-Length: ")
+            memcpy(out, digits + sizeof(digits) - length_digits, length_digits)
+            out = append_bytes(out + length_digits, b"\r\n")
         if self.chunked:
             out = append_bytes(out, b"Transfer-Encoding: chunked\r\n")
         append_bytes(out, ending)
@@ -302,6 +305,17 @@ cdef inline char *append_bytes(char *out, bytes data):
     cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
     memcpy(out, PyBytes_AS_STRING(data), n)
     return out + n
+
+
+cdef Py_ssize_t decimal_digits(unsigned long long value, char *end):
+    """Write value's decimal digits so that they end at end; returns how many."""
+    cdef char *first = end
+    while True:
+        first -= 1
+        first[0] = <char>(c'0' + value % 10)
+        value //= 10
+        if value == 0:
+            return end - first
 
 
 cdef inline char *append_field(char *out, str name, str value):
@@ -460,7 +474,7 @@ cdef int start_sendfile(Response resp, FileWrapper wrapper) except -1:
         size = min(size, resp.content_length)
     else:
         resp.content_length = size
-        resp.headers.append(b"Content-Length: %d\r\n" % size)
+        resp.length_is_ours = True
     send_head(resp)
     if resp.body_allowed and size:
         resp.sendfile_fd = fd
@@ -652,9 +666,9 @@ cdef bint answer_failure(Connection conn) except -1:
     failure.started = True
     failure.status = b"500 Internal Server Error"
     failure.status_code = 500
-    failure.headers = [b"Content-Type: text/plain; charset=utf-8\r\n",
-                       b"Content-Length: %d\r\n" % len(body)]
+    failure.headers = [("Content-Type", "text/plain; charset=utf-8")]
     failure.content_length = len(body)
+    failure.length_is_ours = True
     conn.response = failure
     conn.out = []
     queue_body(failure, body)
