@@ -165,18 +165,19 @@ RUN_SCRIPT = textwrap.dedent("""
         start_response("200 OK", [("Content-Length", str(len(body)))])
         return [body]
 
-    fastwsgi.run(app if sys.argv[1] == "callable" else "supervisor_app:app",
+    fastwsgi.run(app if sys.argv[1] == "callable" else sys.argv[1],
                  host="127.0.0.1", port=0, **json.loads(sys.argv[2]))
     print("run() returned in", os.getpid(), flush=True)
 """)
 
 
-def run_script(tmp_path, form, **options):
-    """A process calling fastwsgi.run() with options, serving once it logs so."""
+def run_script(tmp_path, app, env=None, **options):
+    """A process calling fastwsgi.run() with options, serving once it logs so;
+    app is "callable" (a function of the script) or an import string."""
     script = tmp_path / "serve.py"
     script.write_text(RUN_SCRIPT)
-    argv = [sys.executable, str(script), form, json.dumps(options)]
-    return ServerProcess(argv).wait_listening()
+    argv = [sys.executable, str(script), app, json.dumps(options)]
+    return ServerProcess(argv, env=env).wait_listening()
 
 
 def test_run_with_workers_returns_in_the_master_only(tmp_path):
@@ -218,10 +219,14 @@ def test_run_recycles_with_max_requests(tmp_path):
 
 
 def test_run_reloads_an_import_string(tmp_path):
-    proc = run_script(tmp_path, "import string", reload=True)
+    write_app(tmp_path / "runapp.py", "before")
+    proc = run_script(tmp_path, "runapp:app", env=dict(NO_PYC, PYTHONPATH=str(tmp_path)),
+                      reload=True)
     try:
         worker, = wait_workers(proc.pid, 1)
-        assert served_pid(proc) == worker
+        assert fetch(proc) == b"before %d" % worker
+        write_app(tmp_path / "runapp.py", "after the edit")
+        wait_for("the edited app", lambda: fetch(proc).startswith(b"after the edit "))
         assert proc.stop() == 0
     finally:
         proc.close()
