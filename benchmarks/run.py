@@ -34,7 +34,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -156,7 +156,8 @@ def _on_signal(signum, _frame):
 
 
 def _read_stat(pid: int):
-    """(ppid, utime+stime+cutime+cstime in ticks) of one process, or None."""
+    """(ppid, (user, system) ticks) of one process, or None: user is
+    utime+cutime, system (time in the kernel) stime+cstime."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             data = f.read()
@@ -166,11 +167,11 @@ def _read_stat(pid: int):
     rest = data[data.rindex(b")") + 2 :].split()
     ppid = int(rest[1])  # field 4
     utime, stime, cutime, cstime = (int(x) for x in rest[11:15])  # fields 14-17
-    return ppid, utime + stime + cutime + cstime
+    return ppid, (utime + cutime, stime + cstime)
 
 
-def tree_cpu_ticks(root_pid: int) -> int:
-    """CPU ticks (user+system) used so far by root_pid and all descendants.
+def tree_cpu_ticks(root_pid: int) -> Tuple[int, int]:
+    """CPU ticks (user, system) used so far by root_pid and all descendants.
 
     cutime/cstime are included so that a descendant that exited and was
     reaped during the measurement keeps being counted (its time moves to its
@@ -185,15 +186,17 @@ def tree_cpu_ticks(root_pid: int) -> int:
             continue
         stats[int(name)] = st
         children.setdefault(st[0], []).append(int(name))
-    total, todo, seen = 0, [root_pid], set()
+    user = system = 0
+    todo, seen = [root_pid], set()
     while todo:
         pid = todo.pop()
         if pid in seen or pid not in stats:
             continue
         seen.add(pid)
-        total += stats[pid][1]
+        user += stats[pid][1][0]
+        system += stats[pid][1][1]
         todo.extend(children.get(pid, ()))
-    return total
+    return user, system
 
 
 def cpu_busy_ticks(cpu: int):
@@ -716,6 +719,9 @@ class Run:
     requests: int = 0
     cpu_ticks: int = 0
     cpu_us_per_req: float = 0.0
+    # The part of cpu_ticks spent in the kernel (system time): on loopback it
+    # includes delivering each response into the client's socket.
+    kernel_share: float = 0.0
     wall_s: float = 0.0
     cpu_util: float = 0.0  # server CPU seconds / wall seconds (1.0 = one CPU saturated)
     # Share of the server CPU's wall time used by anything but the server
@@ -762,15 +768,17 @@ def measure(args, ctx: Ctx, server: Server, w, rnd: int) -> Run:
         if res["max_us"] <= 0:
             raise ServerFailed(
                 f"stalled: wrk recorded no completed round trip ({res['requests']} requests in "
-                f"{args.duration} s, server CPU {(after - before) / CLK_TCK:.2f} s); the server "
+                f"{args.duration} s, server CPU {(sum(after) - sum(before)) / CLK_TCK:.2f} s); the server "
                 "probably mishandles this workload")
         run.rps, run.p50_us, run.p99_us = res["rps"], res["p50_us"], res["p99_us"]
         run.requests, run.socket_errors, run.non2xx = (
             res["requests"], res["socket_errors"], res["non2xx"])
-        run.cpu_ticks = after - before
+        run.cpu_ticks = sum(after) - sum(before)
         if run.requests <= 0:
             raise ServerFailed("wrk completed no request")
         run.cpu_us_per_req = run.cpu_ticks / CLK_TCK * 1e6 / run.requests
+        if run.cpu_ticks:
+            run.kernel_share = (after[1] - before[1]) / run.cpu_ticks
         run.wall_s = t1 - t0
         run.cpu_util = run.cpu_ticks / CLK_TCK / run.wall_s
         other = max(0, (busy1 - busy0) - run.cpu_ticks) + (steal1 - steal0)
@@ -823,8 +831,8 @@ def ranked(rows: List[Row]) -> List[Row]:
 def markdown_table(rows: List[Row]) -> str:
     lines = [
         "| # | Server | Version | Req/s | Req/s min–max | p50 latency | p99 latency "
-        "| CPU µs/req | Server CPU | wrk errors | Runs |",
-        "|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| CPU µs/req | in kernel | Server CPU | wrk errors | Runs |",
+        "|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for i, row in enumerate(ranked(rows), 1):
         ok = row.ok_runs()
@@ -835,11 +843,12 @@ def markdown_table(rows: List[Row]) -> str:
             f"| {i} | {name} | {row.version} | {row.median('rps'):,.0f} "
             f"| {min(rps):,.0f}–{max(rps):,.0f} | {fmt_us(row.median('p50_us'))} "
             f"| {fmt_us(row.median('p99_us'))} | {row.median('cpu_us_per_req'):.1f} "
+            f"| {row.median('kernel_share'):.0%} "
             f"| {row.median('cpu_util'):.0%} | {errors} | {len(ok)}/{len(row.runs)} |"
         )
     for row in rows:
         if not row.ok_runs():
-            lines.append(f"| – | {row.server.name} | {row.version} | failed | | | | | | | "
+            lines.append(f"| – | {row.server.name} | {row.version} | failed | | | | | | | | "
                          f"0/{len(row.runs)} |")
     return "\n".join(lines)
 
@@ -921,7 +930,10 @@ def write_report(args, ctx, w, rows, skipped, info, command, base: Path) -> str:
         "",
         f"Medians over {args.rounds} interleaved round(s) of {args.duration} s each, ranked by "
         "CPU time per request (lower is better). Req/s min–max is the spread over the "
-        "rounds; Server CPU is the server's CPU time over wall time during the measured run "
+        "rounds; in kernel is the part of the server's CPU time spent in the kernel (its "
+        "system time: on loopback, sending a response includes delivering it into the "
+        "client's socket, so this part is mostly the same for every server); "
+        "Server CPU is the server's CPU time over wall time during the measured run "
         "(100% = its one CPU saturated; well below that, Req/s was limited by the load "
         "generator or by noise, not by the server); wrk errors are socket errors plus "
         "non-2xx/3xx responses, summed over the rounds.",
@@ -947,7 +959,8 @@ def write_report(args, ctx, w, rows, skipped, info, command, base: Path) -> str:
         "by one position each round.",
         "- CPU µs/req = (utime+stime, plus cutime+cstime, of the server process and all its "
         "descendants from /proc/<pid>/stat, delta around the measured wrk run, in "
-        f"clock ticks / SC_CLK_TCK={CLK_TCK}) / requests wrk completed in that run.",
+        f"clock ticks / SC_CLK_TCK={CLK_TCK}) / requests wrk completed in that run; in kernel "
+        "= stime+cstime over that sum.",
         "- Latency percentiles are wrk's (`--latency`); n/a where wrk printed 0 (see README).",
         "",
         "Server commands (`PORT` is a free port picked per run, `python` the bench venv's):",
@@ -969,16 +982,18 @@ def write_report(args, ctx, w, rows, skipped, info, command, base: Path) -> str:
         md += ["", "## Failures", ""]
         md += [f"- {r.server.name}: {r.failure}".replace("\n", "\n  ") for r in failed]
     md += ["", "## Raw runs", "",
-           "| Round | Server | Req/s | p50 | p99 | Requests | CPU ticks | CPU µs/req | Server CPU "
-           f"| Others on CPU {ctx.server_cpu} | Others on CPU {ctx.client_cpu} | wrk errors |",
-           "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
+           "| Round | Server | Req/s | p50 | p99 | Requests | CPU ticks | CPU µs/req | in kernel "
+           f"| Server CPU | Others on CPU {ctx.server_cpu} | Others on CPU {ctx.client_cpu} "
+           "| wrk errors |",
+           "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
     for r in sorted((r for row in rows for r in row.runs), key=lambda r: (r.round, r.server)):
         if r.error:
-            md.append(f"| {r.round} | {r.server} | error | | | | | | | | | |")
+            md.append(f"| {r.round} | {r.server} | error | | | | | | | | | | |")
         else:
             md.append(f"| {r.round} | {r.server} | {r.rps:,.0f} | {fmt_us(r.p50_us)} | "
                       f"{fmt_us(r.p99_us)} | {r.requests} | {r.cpu_ticks} | "
-                      f"{r.cpu_us_per_req:.1f} | {r.cpu_util:.0%} | {r.other_load:.0%} | "
+                      f"{r.cpu_us_per_req:.1f} | {r.kernel_share:.0%} | {r.cpu_util:.0%} | "
+                      f"{r.other_load:.0%} | "
                       f"{r.other_load_client:.0%} | "
                       f"{r.socket_errors + r.non2xx} |")
     base.with_suffix(".md").write_text("\n".join(md) + "\n")

@@ -54,27 +54,29 @@ def summarize(rows_by_workload: Dict[str, Dict[str, object]]) -> List[dict]:
             "rps": ours.median("rps"), "peer_rps": rps, "peer_rps_name": rps_peer,
             "p99": ours.median("p99_us"), "peer_p99": p99, "peer_p99_name": p99_peer,
             "nginx_cpu": ceiling.median("cpu_us_per_req") if ceiling else None,
+            "kernel": ours.median("kernel_share"),     # None in results saved before it existed
         })
     return lines
 
 
 def markdown(lines: List[dict]) -> str:
     out = [
-        "| workload | fastwsgi CPU µs/req | best peer | CPU ratio (target ≤ 0.80) "
+        "| workload | fastwsgi CPU µs/req | of it in kernel | best peer | CPU ratio (target ≤ 0.80) "
         "| fastwsgi req/s | best peer | req/s ratio (target ≥ 1) "
         "| fastwsgi p99 | best peer | nginx CPU µs/req |",
-        "|---|--:|---|--:|--:|---|--:|--:|---|--:|",
+        "|---|--:|--:|---|--:|--:|---|--:|--:|---|--:|",
     ]
     for x in lines:
         nginx = "" if x["nginx_cpu"] is None else "%.1f" % x["nginx_cpu"]
+        kernel = "n/a" if x["kernel"] is None else "%.0f%%" % (100 * x["kernel"])
         if x["peer_cpu"] is None:         # every peer below half our req/s
             peer_cpu, cpu_ratio = "none at ≥ ½ the req/s", "–"
         else:
             peer_cpu = "%.1f (%s)" % (x["peer_cpu"], x["peer_cpu_name"])
             cpu_ratio = "%.2f" % (x["cpu"] / x["peer_cpu"])
         out.append(
-            "| %s | %.1f | %s | **%s** | %s | %s (%s) | **%.2f** | %s | %s (%s) | %s |" % (
-                x["workload"], x["cpu"], peer_cpu, cpu_ratio, "{:,.0f}".format(x["rps"]),
+            "| %s | %.1f | %s | %s | **%s** | %s | %s (%s) | **%.2f** | %s | %s (%s) | %s |" % (
+                x["workload"], x["cpu"], kernel, peer_cpu, cpu_ratio, "{:,.0f}".format(x["rps"]),
                 "{:,.0f}".format(x["peer_rps"]), x["peer_rps_name"], x["rps"] / x["peer_rps"],
                 _ms(x["p99"]), _ms(x["peer_p99"]), x["peer_p99_name"], nginx))
     return "\n".join(out)
