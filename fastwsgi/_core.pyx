@@ -446,8 +446,10 @@ cdef class Server:
     cdef bytes current_date_header(self):
         cdef long second = current_unix_second()
         if second != self.date_second:
-            self.date_second = second
+            # header before second: a pool thread that looks in between formats
+            # the header again rather than taking the old one as current
             self.date_header = format_date_header(second)
+            self.date_second = second
         return self.date_header
 
     # -- events ------------------------------------------------------------------

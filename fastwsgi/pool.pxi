@@ -12,8 +12,9 @@
 #
 # Ownership: while conn.pooled, its thread alone touches the request and the
 # response (environ, response, out); the loop keeps the rest (read buffer,
-# timers, by_fd) but does nothing with them, and only the loop touches Server
-# state (the access log's buffer too). The GIL orders the two moments that
+# timers, by_fd) but does nothing with them, and only the loop changes Server
+# state (the access log's buffer too), but for the Date cache, which a thread's
+# response may refresh (Server.current_date_header). The GIL orders the two moments that
 # decide who closes the fd, since no Python code runs inside either: a thread
 # that finishes hands the connection back unless Server.close() marked it
 # orphaned first; close() orphans only connections still pooled. An orphan's socket is shut down at
