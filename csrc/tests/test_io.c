@@ -387,7 +387,8 @@ static void check_no_sigpipe(int fd, int file)
     pthread_sigmask(SIG_SETMASK, NULL, &before);
     n = fw_io_sendfile(fd, file, &off, 4096);
     pthread_sigmask(SIG_SETMASK, NULL, &after);
-    FW_CHECK(n == -EPIPE, "sendfile to a gone peer returned %zd", n);
+    /* macOS's sendfile looks at the connection before it sends: ENOTCONN */
+    FW_CHECK(n == -EPIPE || n == -ENOTCONN, "sendfile to a gone peer returned %zd", n);
     FW_CHECK(off == 0, "offset moved to %lld", (long long)off);
     FW_CHECK(sigismember(&after, SIGPIPE) == sigismember(&before, SIGPIPE),
              "sendfile changed the signal mask");
