@@ -1,15 +1,85 @@
-#define _GNU_SOURCE                    /* accept4 */
+#define _GNU_SOURCE                    /* accept4, pthread_sigmask on glibc and musl */
 #include "fw_io.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <string.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+/* Which calls this system has, decided here once; everything below asks these
+ * macros only. FW_IO_PORTABLE forces the portable accept and sendfile paths, so
+ * that the Linux unit tests run what macOS (accept) and the systems without a
+ * sendfile we know (OpenBSD, NetBSD, ...) run (csrc/Makefile: test_io_portable).
+ *
+ *   FW_HAVE_ACCEPT4       accept4(SOCK_NONBLOCK | SOCK_CLOEXEC); else accept + fcntl
+ *   FW_SENDFILE_LINUX     sendfile(out, in, &off, count)
+ *   FW_SENDFILE_DARWIN    sendfile(in, out, off, &len, NULL, 0)
+ *   FW_SENDFILE_FREEBSD   sendfile(in, out, off, count, NULL, &sbytes, 0)
+ *   (none of the three)   pread into a buffer, then send
+ *
+ * SIGPIPE: where SO_NOSIGPIPE exists (macOS, the BSDs) every accepted socket
+ * carries it, and on macOS that is the only guard: MSG_NOSIGNAL is only in
+ * recent SDKs, and sendfile takes no flags at all. Elsewhere send and sendmsg
+ * pass MSG_NOSIGNAL, and Linux's sendfile, which takes no flags either,
+ * blocks SIGPIPE for the call (fw_io_sendfile). */
+#if defined(FW_IO_PORTABLE)
+/* the portable paths only */
+#elif defined(__linux__)
+#define FW_HAVE_ACCEPT4 1
+#define FW_SENDFILE_LINUX 1
+#elif defined(__APPLE__)
+#define FW_SENDFILE_DARWIN 1
+#elif defined(__FreeBSD__) || defined(__DragonFly__)
+#define FW_HAVE_ACCEPT4 1
+#define FW_SENDFILE_FREEBSD 1
+#elif defined(__OpenBSD__)
+#define FW_HAVE_ACCEPT4 1
+#endif
+
+#if defined(MSG_NOSIGNAL) && !defined(__APPLE__)
+#define FW_SEND_FLAGS MSG_NOSIGNAL
+#elif defined(SO_NOSIGPIPE)
+#define FW_SEND_FLAGS 0                /* the socket carries SO_NOSIGPIPE */
+#else
+#error "fw_io.c needs MSG_NOSIGNAL or SO_NOSIGPIPE to keep SIGPIPE away"
+#endif
+
+#if defined(FW_SENDFILE_LINUX)
+#include <pthread.h>
+#include <signal.h>
+#include <sys/sendfile.h>
+#include <time.h>
+#elif !defined(FW_SENDFILE_DARWIN) && !defined(FW_SENDFILE_FREEBSD)
+#define FW_SENDFILE_BUFFER 65536       /* bytes read and sent per call, on the stack */
+#endif
+
+/* What fw_io_accept does to a socket accept() returned: non-blocking and
+ * close-on-exec where accept4 could not, and SO_NOSIGPIPE where it exists.
+ * Returns 0 or -errno. */
+static int fw_io_ready_accepted(int fd)
+{
+#ifndef FW_HAVE_ACCEPT4
+    /* Another thread's fork + exec between accept and here would inherit fd:
+     * the same window Python's own socket.accept() has on these systems. */
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        return -errno;
+    if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+        return -errno;
+#endif
+#ifdef SO_NOSIGPIPE
+    int one = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof(one)) < 0)
+        return -errno;                 /* macOS: EINVAL once the peer has reset */
+#endif
+    (void)fd;                          /* Linux: nothing to do */
+    return 0;
+}
 
 int fw_io_accept(int lfd, char *ip, size_t iplen, int *port)
 {
@@ -17,10 +87,19 @@ int fw_io_accept(int lfd, char *ip, size_t iplen, int *port)
     socklen_t addrlen = sizeof(addr);
     int fd;
     do {
+#ifdef FW_HAVE_ACCEPT4
         fd = accept4(lfd, (struct sockaddr *)&addr, &addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+        fd = accept(lfd, (struct sockaddr *)&addr, &addrlen);
+#endif
     } while (fd < 0 && errno == EINTR);
     if (fd < 0)
         return -errno;
+    int rc = fw_io_ready_accepted(fd);
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
 
     ip[0] = '\0';
     *port = 0;
@@ -70,19 +149,98 @@ ssize_t fw_io_writev(int fd, const struct iovec *iov, int iovcnt)
     msg.msg_iovlen = (size_t)iovcnt;
     ssize_t sent;
     do {
-        sent = sendmsg(fd, &msg, MSG_NOSIGNAL);
+        sent = sendmsg(fd, &msg, FW_SEND_FLAGS);
     } while (sent < 0 && errno == EINTR);
     return sent < 0 ? -errno : sent;
 }
 
+#if defined(FW_SENDFILE_LINUX)
+
+/* Linux's sendfile raises SIGPIPE when the peer has gone, and takes no
+ * MSG_NOSIGNAL: the signal is blocked in this thread for the call, and the one
+ * the call raised (it is sent to this thread) is taken back before the mask is
+ * restored. One that was pending already, in a thread that blocks SIGPIPE
+ * itself, is left alone. */
 ssize_t fw_io_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 {
+    sigset_t sigpipe, old, pending;
+    int was_pending = 0;
     ssize_t sent;
+    if (count == 0)
+        return 0;
+    sigemptyset(&sigpipe);
+    sigaddset(&sigpipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &sigpipe, &old);
+    if (sigismember(&old, SIGPIPE) && sigpending(&pending) == 0)
+        was_pending = sigismember(&pending, SIGPIPE);
     do {
         sent = sendfile(out_fd, in_fd, offset, count);
     } while (sent < 0 && errno == EINTR);
-    return sent < 0 ? -errno : sent;
+    int err = sent < 0 ? errno : 0;
+    if (err == EPIPE && !was_pending) {
+        const struct timespec no_wait = { 0, 0 };
+        while (sigtimedwait(&sigpipe, NULL, &no_wait) < 0 && errno == EINTR)
+            ;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return sent < 0 ? -err : sent;
 }
+
+#elif defined(FW_SENDFILE_DARWIN) || defined(FW_SENDFILE_FREEBSD)
+
+/* Both take the file first, and on EAGAIN (a non-blocking socket filled up)
+ * or EINTR report what they sent through their in/out count, which is then
+ * the result: those bytes are on their way. Both read a count of 0 as "to
+ * the end of the file", so a 0 never reaches them. */
+ssize_t fw_io_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
+{
+    off_t sent;
+    int rc;
+    if (count == 0)
+        return 0;
+    do {
+#if defined(FW_SENDFILE_DARWIN)
+        sent = (off_t)count;           /* in: bytes to send; out: bytes sent */
+        rc = sendfile(in_fd, out_fd, *offset, &sent, NULL, 0);
+#else
+        sent = 0;
+        rc = sendfile(in_fd, out_fd, *offset, count, NULL, &sent, 0);
+#endif
+        if (rc < 0 && (errno == EAGAIN || errno == EINTR) && sent > 0)
+            rc = 0;
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0)
+        return -errno;
+    *offset += sent;
+    return (ssize_t)sent;
+}
+
+#else
+
+/* No sendfile we know: the file goes through a buffer, at most
+ * FW_SENDFILE_BUFFER bytes per call. Bytes read but not sent are read again
+ * by the next call, from the offset that only counts what was sent. */
+ssize_t fw_io_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
+{
+    char buf[FW_SENDFILE_BUFFER];
+    ssize_t got, sent;
+    if (count > sizeof(buf))
+        count = sizeof(buf);
+    do {
+        got = pread(in_fd, buf, count, *offset);
+    } while (got < 0 && errno == EINTR);
+    if (got <= 0)
+        return got < 0 ? -errno : 0;
+    do {
+        sent = send(out_fd, buf, (size_t)got, FW_SEND_FLAGS);
+    } while (sent < 0 && errno == EINTR);
+    if (sent < 0)
+        return -errno;
+    *offset += sent;
+    return sent;
+}
+
+#endif
 
 int fw_io_wait_writable(int fd, int timeout_ms)
 {

@@ -12,7 +12,8 @@
 int fw_io_prepare_listener(int lfd);
 
 /* Accepts one connection from listening socket lfd as a non-blocking,
- * close-on-exec fd (TCP_NODELAY comes from fw_io_prepare_listener). The peer's address is written
+ * close-on-exec fd, with SO_NOSIGPIPE where the system has it (TCP_NODELAY
+ * comes from fw_io_prepare_listener). The peer's address is written
  * to ip (NUL-terminated; "" for unix sockets) and its port to *port (0 for unix
  * sockets). Returns the fd, or -errno (-EAGAIN when none is waiting). */
 int fw_io_accept(int lfd, char *ip, size_t iplen, int *port);
@@ -24,8 +25,11 @@ ssize_t fw_io_read(int fd, char *buf, size_t n);
  * asked) or -errno (-EAGAIN when the send buffer is full). */
 ssize_t fw_io_writev(int fd, const struct iovec *iov, int iovcnt);
 
-/* Sends up to count bytes of in_fd from *offset with sendfile(2), advancing
- * *offset. Returns bytes sent, 0 at the end of the file, or -errno. */
+/* Sends up to count bytes of in_fd from *offset, advancing *offset by what
+ * was sent (in_fd's own file position does not move): with sendfile(2) on
+ * Linux, macOS and FreeBSD, elsewhere with pread and send, at most 64 KiB a
+ * call. Returns bytes sent (possibly fewer than asked), 0 at the end of the
+ * file or when count is 0, or -errno (-EAGAIN when the send buffer is full). */
 ssize_t fw_io_sendfile(int out_fd, int in_fd, off_t *offset, size_t count);
 
 /* Blocks until fd is writable or timeout_ms passes (-1: no limit).

@@ -10,6 +10,7 @@
 #include "fw_loop.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <sys/types.h>
@@ -29,9 +30,14 @@ fw_loop_t *fw_loop_create(void)
     fw_loop_t *loop = malloc(sizeof(*loop));
     if (loop == NULL)
         return NULL;
+    /* kqueue() has no close-on-exec flag (FreeBSD's kqueuex has, macOS has
+     * none): set it here, as epoll_create1(EPOLL_CLOEXEC) does. A fork does not
+     * copy a kqueue on macOS, so a loop serves only the process that made it. */
     loop->kq = kqueue();
-    if (loop->kq < 0) {
+    if (loop->kq < 0 || fcntl(loop->kq, F_SETFD, FD_CLOEXEC) < 0) {
         int saved = errno;
+        if (loop->kq >= 0)
+            close(loop->kq);
         free(loop);
         errno = saved;
         return NULL;

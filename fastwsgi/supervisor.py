@@ -485,6 +485,11 @@ class Master:
         """The forked child: drop the master's state, serve, exit.  Never returns."""
         code = 1
         try:
+            # First, before this process opens any fd: on macOS the master's
+            # selector is a kqueue, which a fork does not copy, so its number
+            # is free here and a later close could hit another file (older
+            # Pythons do not know it is gone).
+            self.selector.close()
             signal.set_wakeup_fd(-1)
             for signum in MASTER_SIGNALS:
                 signal.signal(signum, signal.SIG_DFL)
@@ -493,7 +498,6 @@ class Master:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, MASTER_SIGNALS)
             for worker in self.workers.values():
                 worker.channel.close()                 # or a master's death went unseen
-            self.selector.close()
             os.close(self.wake_r)
             os.close(self.wake_w)
             code = serve_worker(self.config, self.load, self.listeners, channel, self.access_log)

@@ -4,6 +4,7 @@ import hashlib
 import io
 import json
 import os
+import resource
 import sys
 import tempfile
 import threading
@@ -233,6 +234,10 @@ def app(environ, start_response):
             return _json(start_response, dict(CLOSES))
     if path == "/pid":
         return _json(start_response, {"pid": os.getpid()})
+    if path == "/peak-rss":
+        # ru_maxrss counts KiB on Linux, bytes on macOS
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return _json(start_response, {"kib": peak // 1024 if sys.platform == "darwin" else peak})
     start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "9")])
     return [b"not found"]
 

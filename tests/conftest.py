@@ -18,12 +18,22 @@ import time
 
 import pytest
 
+from fastwsgi.runner import raise_fd_limit
 from nginx import Nginx
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS = os.path.dirname(os.path.abspath(__file__))
 START_TIMEOUT = 20.0      # generous: a cold interpreter on a busy 2-core machine
 STOP_TIMEOUT = 10.0
+OPEN_FILES = 4096         # tests hold a thousand connections open at once
+
+# macOS's default limit is 256 open files: lift it for the tests
+# and the servers they start (which inherit it).
+raise_fd_limit(OPEN_FILES)
+# macOS gives each user a temporary directory deep under /var/folders, where a
+# unix socket in tmp_path would pass the 104-byte limit on its path.
+if sys.platform == "darwin":
+    tempfile.tempdir = "/tmp"
 
 
 class ServerProcess:

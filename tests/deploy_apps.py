@@ -2,6 +2,8 @@
 of its own in front of apps.app, whose paths all work here too."""
 import os
 import random
+import socket
+import stat
 from urllib.parse import parse_qs
 
 import apps
@@ -14,18 +16,27 @@ def random_bytes(seed, size):
     return random.Random(seed).randbytes(size)
 
 
-def socket_inodes():
-    """Inodes of the sockets this process holds open: the listeners and one per
-    client connection, so a test can tell a reused connection from a new one."""
-    inodes = []
-    for name in os.listdir("/proc/self/fd"):
+def open_sockets():
+    """The sockets this process holds open, one line each: the listeners and
+    one per client connection, so a test can tell a reused connection from a
+    new one. A line holds the socket's inode (unique per socket on Linux, not
+    on every system) and its two addresses."""
+    found = []
+    for name in os.listdir("/dev/fd"):          # /proc/self/fd on Linux
         try:
-            target = os.readlink("/proc/self/fd/" + name)
+            fd = os.dup(int(name))
         except OSError:
             continue  # the listing's own fd, gone already
-        if target.startswith("socket:["):
-            inodes.append(int(target[len("socket:["):-1]))
-    return sorted(inodes)
+        if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+            os.close(fd)
+            continue
+        with socket.socket(fileno=fd) as sock:   # a copy: closing it closes no connection
+            try:
+                peer = sock.getpeername()
+            except OSError:
+                peer = None                     # a listener
+            found.append("%d %r %r" % (os.fstat(fd).st_ino, sock.getsockname(), peer))
+    return sorted(found)
 
 
 def app(environ, start_response):
@@ -33,7 +44,7 @@ def app(environ, start_response):
     if path == "/listen-env":
         return apps._json(start_response, {name: os.environ.get(name) for name in LISTEN_VARS})
     if path == "/sockets":
-        return apps._json(start_response, socket_inodes())
+        return apps._json(start_response, open_sockets())
     if path == "/random":
         # Deterministic bytes without Content-Length: chunked to HTTP/1.1 clients.
         query = {k: v[-1] for k, v in parse_qs(environ["QUERY_STRING"]).items()}

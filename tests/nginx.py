@@ -86,10 +86,11 @@ NGINX_ENV = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
 
 def nginx_binary():
     """The nginx executable; fails the test (never skips) when it is missing."""
-    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+    found = shutil.which("nginx") or shutil.which(
+        "nginx", path="/usr/sbin:/usr/local/sbin:/opt/homebrew/bin:/usr/local/bin")
     if found is None:
-        pytest.fail("nginx is not installed: install it (apt-get install -y nginx);"
-                    " .ci/run does this before running the tests")
+        pytest.fail("nginx is not installed: install it (apt-get install -y nginx, brew install"
+                    " nginx); .ci/run does this before running the tests")
     return found
 
 

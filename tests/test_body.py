@@ -7,6 +7,7 @@ import os
 import pytest
 
 from http_client import get, read_reply, request
+from processes import peak_rss_kib
 
 
 @pytest.fixture
@@ -25,14 +26,6 @@ def chunked(path, pieces, trailer=b""):
     for piece in pieces:
         out += b"%x\r\n%s\r\n" % (len(piece), piece)
     return out + b"0\r\n" + trailer + b"\r\n"
-
-
-def vm_hwm_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmHWM")
 
 
 def test_content_length_body_reaches_the_app(srv):
@@ -137,9 +130,9 @@ def _stream_upload(srv, path, total, chunked_coding):
 @pytest.mark.parametrize("chunked_coding", [False, True], ids=["content-length", "chunked"])
 def test_100_mib_upload_does_not_grow_memory(srv, chunked_coding):
     total = 100 * 1024 * 1024
-    before = vm_hwm_kib(srv.pid)
+    before = peak_rss_kib(srv)
     reply, sha = _stream_upload(srv, "/digest", total, chunked_coding)
-    grown_mib = (vm_hwm_kib(srv.pid) - before) / 1024
+    grown_mib = (peak_rss_kib(srv) - before) / 1024
     result = json.loads(reply.body)
     assert result["length"] == total and result["sha256"] == sha
     assert grown_mib < 32, "peak RSS grew by %.1f MiB" % grown_mib

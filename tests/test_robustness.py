@@ -1,7 +1,6 @@
 """Bad clients must not crash, hang, leak or starve the server. Each test has a
 time bound with a wide margin (this machine has 2 noisy cores)."""
 import json
-import os
 import socket
 import threading
 import time
@@ -9,17 +8,7 @@ import time
 import pytest
 
 from http_client import get, read_reply, request
-
-def fd_count(pid):
-    return len(os.listdir("/proc/%d/fd" % pid))
-
-
-def status_kib(pid, field):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise AssertionError(field)
+from processes import fd_count, peak_rss_kib, rss_kib
 
 
 def wait_for(predicate, timeout=10.0):
@@ -98,7 +87,7 @@ def test_a_thousand_idle_keep_alive_connections(srv):
 
 def test_100_mib_response_read_slowly_keeps_memory_flat(srv):
     total = 100 * 1024 * 1024
-    before = status_kib(srv.pid, "VmHWM")
+    before = peak_rss_kib(srv)
     received = 0
     with srv.connect(timeout=30) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
@@ -112,7 +101,7 @@ def test_100_mib_response_read_slowly_keeps_memory_flat(srv):
             assert chunk, "the server closed early at %d bytes" % received
             received += len(chunk)
             time.sleep(0.001)                       # a reader slower than the server
-    grown_mib = (status_kib(srv.pid, "VmHWM") - before) / 1024
+    grown_mib = (peak_rss_kib(srv) - before) / 1024
     assert received == total
     assert grown_mib < 32, "peak RSS grew by %.1f MiB" % grown_mib
 
@@ -167,9 +156,9 @@ def test_100000_keep_alive_requests_keep_rss_and_fds_flat(server):
                     got += len(chunk)
 
         run(10000)                                   # warm up caches and buffers
-        rss_before, fds_before = status_kib(srv.pid, "VmRSS"), fd_count(srv.pid)
+        rss_before, fds_before = rss_kib(srv.pid), fd_count(srv.pid)
         run(90000)
-        rss_after, fds_after = status_kib(srv.pid, "VmRSS"), fd_count(srv.pid)
+        rss_after, fds_after = rss_kib(srv.pid), fd_count(srv.pid)
         sock.sendall(one)
         assert sock.recv(65536).endswith(b"Hello, World!")
     assert fds_after == fds_before

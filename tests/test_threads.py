@@ -16,8 +16,8 @@ import test_limits
 import test_robustness
 from conftest import STOP_TIMEOUT
 from http_client import get, is_closed, read_replies, read_reply, recv_until_closed, request
-from processes import wait_workers
-from test_robustness import fd_count, wait_for
+from processes import fd_count, wait_workers
+from test_robustness import wait_for
 
 
 @pytest.fixture

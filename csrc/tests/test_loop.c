@@ -106,6 +106,22 @@ static void test_name(void)
     fw_t_end();
 }
 
+static void test_close_on_exec(void)
+{
+    /* The loop's fd, if its backend opens one, takes the lowest free number. */
+    int next = dup(2);
+    close(next);
+    fw_t_begin("the loop's own fd is close-on-exec");
+    fw_loop_t *loop = new_loop();
+    int flags = fcntl(next, F_GETFD);
+    if (is_backend("poll"))
+        FW_CHECK(flags < 0, "poll opened fd %d", next);
+    else
+        FW_CHECK(flags >= 0 && (flags & FD_CLOEXEC), "fd %d: flags %d", next, flags);
+    fw_loop_destroy(loop);
+    fw_t_end();
+}
+
 static void test_timeouts(void)
 {
     fw_loop_t *loop = new_loop();
@@ -433,6 +449,7 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN);          /* a failed test may write to a closed peer */
     test_name();
+    test_close_on_exec();
     test_timeouts();
     test_readable_level_triggered();
     test_writable();
