@@ -41,7 +41,7 @@ from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcmp, memcpy, memmove, memset
 from posix.fcntl cimport F_GETFL, F_SETFL, O_NONBLOCK, fcntl
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
-from posix.unistd cimport close, pipe, read, write
+from posix.unistd cimport close, read, write
 
 from fastwsgi cimport cchunked, cerrors, cio, cloop, cparser
 from fastwsgi.proxy import TrustedProxies
@@ -162,7 +162,6 @@ cdef class Server:
         self.wake_w = -1
 
     def __init__(self, app, sockets, config, base_environ, access_log=None):
-        cdef int fds[2]
         if not callable(app):
             raise TypeError("the WSGI app must be callable")
         self.app = app
@@ -200,9 +199,7 @@ cdef class Server:
         self.header_keys = {}
         self.update_clock()
 
-        if pipe(fds) < 0:
-            raise OSError("cannot create the wake-up pipe")
-        self.wake_r, self.wake_w = fds[0], fds[1]
+        self.wake_r, self.wake_w = os.pipe()   # close-on-exec, unlike pipe(2)
         set_nonblocking(self.wake_r)
         set_nonblocking(self.wake_w)
         self.check(cloop.fw_loop_add(self.loop, self.wake_r, cloop.FW_READABLE))

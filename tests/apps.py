@@ -5,6 +5,7 @@ import io
 import json
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import threading
@@ -234,6 +235,13 @@ def app(environ, start_response):
             return _json(start_response, dict(CLOSES))
     if path == "/pid":
         return _json(start_response, {"pid": os.getpid()})
+    if path == "/child-fds":
+        # A child started the careless way (os.system, close_fds=False): the
+        # descriptors it holds beyond stdin/stdout/stderr are what it inherited.
+        listing = subprocess.run(
+            [sys.executable, "-c", "import os; print(sorted(int(n) for n in os.listdir('/dev/fd')))"],
+            close_fds=False, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, check=True)
+        return _json(start_response, {"fds": json.loads(listing.stdout)})
     if path == "/peak-rss":
         # ru_maxrss counts KiB on Linux, bytes on macOS
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

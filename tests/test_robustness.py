@@ -175,3 +175,20 @@ def test_client_vanishing_mid_sendfile_does_not_hurt_the_server(srv):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         sock.close()
     assert request(srv, get("/status?body=alive")).body == b"alive"
+
+
+def test_a_child_process_of_the_app_inherits_no_server_descriptor(srv):
+    # The listener, the loop, the wake-up pipe and every connection are
+    # close-on-exec: an app that runs a child without closing descriptors
+    # (os.system, subprocess with close_fds=False) must not hand it a socket
+    # that keeps connections or the port alive after the server is gone.
+    idle = [srv.connect() for _ in range(3)]
+    try:
+        reply = request(srv, get("/child-fds"), timeout=30)
+        assert reply.status == 200
+        fds = json.loads(reply.body)["fds"]
+        # 0, 1, 2, and the one listdir opened to read /dev/fd
+        assert fds == [0, 1, 2, 3], "the child inherited descriptors %s" % fds[3:]
+    finally:
+        for sock in idle:
+            sock.close()
