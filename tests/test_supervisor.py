@@ -109,8 +109,9 @@ def test_workers_share_one_listener_and_all_serve(server):
     assert listening_sockets(srv.port) == 1
     seen = pids_served(srv, 2)
     assert len(seen) >= 2 and seen <= workers       # never the master
-    for pid in workers:
-        assert "worker %d started" % pid in srv.stderr_text()
+    for pid in workers:     # a worker that forked may not have said it is ready yet
+        wait_for("worker %d's start line" % pid,
+                 lambda: "worker %d started" % pid in srv.stderr_text())
 
 
 def test_reuse_port_gives_each_worker_its_own_socket(server):
