@@ -39,11 +39,20 @@ def raise_fd_limit(wanted):
     try:
         import resource
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-        if soft != resource.RLIM_INFINITY and soft < target:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     except (ImportError, ValueError, OSError):
-        pass
+        return
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft == resource.RLIM_INFINITY:
+        return
+    while soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            return
+        except (ValueError, OSError):
+            # macOS reports no hard limit yet refuses more than its per-process
+            # maximum (kern.maxfilesperproc): settle for less than wanted
+            # rather than stay at the default of 256.
+            target //= 2
 
 
 def make_server(app, config, listeners, access_log=None):

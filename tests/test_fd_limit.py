@@ -1,0 +1,71 @@
+"""The server lifts its own limit on open files toward --max-connections, so a
+shell's `ulimit -n 256` (macOS's default) does not cap it at 250 clients."""
+import resource
+import sys
+
+import pytest
+
+from conftest import ServerProcess, stop_all
+from http_client import get, read_reply
+from fastwsgi.runner import raise_fd_limit
+
+# fastwsgi started as `python -m fastwsgi ARGS`, after lowering the soft limit
+# on open files to 256 (the hard limit stays 4096).
+LIMITED_START = ("import resource, runpy; "
+                 "resource.setrlimit(resource.RLIMIT_NOFILE, (256, 4096)); "
+                 "runpy.run_module('fastwsgi', run_name='__main__', alter_sys=True)")
+
+
+@pytest.fixture
+def limited_server():
+    started = []
+
+    def start(*args):
+        argv = [sys.executable, "-c", LIMITED_START, "--host", "127.0.0.1", "--port", "0", *args]
+        started.append(ServerProcess(argv))
+        return started[-1].wait_listening()
+
+    yield start
+    stop_all(started)
+
+
+def test_a_low_soft_limit_does_not_cap_the_connections(limited_server):
+    # Idle connections are kept for two minutes: a server stuck near 256 open
+    # files could answer the later clients only after closing earlier ones,
+    # far past the clients' 20 s wait.
+    srv = limited_server("--max-connections", "1000", "--keepalive-timeout", "120", "apps:app")
+    clients = [srv.connect(timeout=20) for _ in range(600)]
+    try:
+        for sock in clients:
+            sock.sendall(get("/status?body=ok"))
+        for sock in clients:
+            reply = read_reply(sock)
+            assert (reply.status, reply.body) == (200, b"ok")
+    finally:
+        for sock in clients:
+            sock.close()
+
+
+def test_a_refused_raise_settles_for_less(monkeypatch):
+    # macOS reports no hard limit, yet refuses a soft limit above its
+    # per-process maximum; the server must still get off the default.
+    calls = []
+
+    def setrlimit(which, limits):
+        calls.append(limits[0])
+        if limits[0] > 10240:
+            raise ValueError("not allowed to raise maximum limit")
+
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (256, resource.RLIM_INFINITY))
+    monkeypatch.setattr(resource, "setrlimit", setrlimit)
+    raise_fd_limit(40000)
+    assert calls[0] == 40000                    # what was wanted, first
+    assert 5000 <= calls[-1] <= 10240           # then the most the system grants
+
+
+def test_a_limit_already_high_enough_is_left_alone(monkeypatch):
+    calls = []
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (8192, 8192))
+    monkeypatch.setattr(resource, "setrlimit", lambda which, limits: calls.append(limits))
+    raise_fd_limit(1064)
+    assert calls == []
