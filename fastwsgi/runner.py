@@ -33,26 +33,31 @@ def base_environ(listeners):
     }
 
 
+FD_MARGIN = 64       # descriptors beyond the connections: listeners, loop, log, the app's files
+
+
 def raise_fd_limit(wanted):
     """Lift the soft limit on open files toward the hard one, so --max-connections
-    is not cut short by a default of 1024."""
+    is not cut short by a default of 1024. Returns the limit now in force, or
+    None when the system does not say."""
     try:
         import resource
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     except (ImportError, ValueError, OSError):
-        return
-    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        return None
     if soft == resource.RLIM_INFINITY:
-        return
+        return None
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
     while soft < target:
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-            return
+            return target
         except (ValueError, OSError):
             # macOS reports no hard limit yet refuses more than its per-process
             # maximum (kern.maxfilesperproc): settle for less than wanted
             # rather than stay at the default of 256.
             target //= 2
+    return soft
 
 
 def make_server(app, config, listeners, access_log=None):
@@ -61,7 +66,13 @@ def make_server(app, config, listeners, access_log=None):
     fastwsgi.accesslog.Destination (also the caller's to close), if given."""
     from fastwsgi._core import AccessLog, Server
 
-    raise_fd_limit(config.max_connections + 64)
+    wanted = config.max_connections + FD_MARGIN
+    limit = raise_fd_limit(wanted)
+    if limit is not None and limit < wanted:
+        log.warning("open files are limited to %d here, so at most about %d connections can be "
+                    "open at once, not --max-connections %d: raise the hard limit (ulimit -Hn) "
+                    "or lower --max-connections", limit, max(0, limit - FD_MARGIN),
+                    config.max_connections)
     if access_log is not None:
         access_log = AccessLog(access_log.fd, compile_format(config.access_log_format))
     return Server(app, [l.sock for l in listeners], config, base_environ(listeners), access_log)

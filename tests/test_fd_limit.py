@@ -6,7 +6,8 @@ import sys
 import pytest
 
 from conftest import ServerProcess, stop_all
-from http_client import get, read_reply
+from http_client import get, read_reply, request
+from processes import wait_for
 from fastwsgi.runner import raise_fd_limit
 
 # fastwsgi started as `python -m fastwsgi ARGS`, after lowering the soft limit
@@ -46,6 +47,19 @@ def test_a_low_soft_limit_does_not_cap_the_connections(limited_server):
             sock.close()
 
 
+def test_a_hard_limit_below_max_connections_is_reported_at_start(limited_server):
+    srv = limited_server("--max-connections", "10000", "apps:app")
+    wait_for("the warning", lambda: (
+        "open files are limited to 4096 here, so at most about 4032 connections can be "
+        "open at once, not --max-connections 10000") in srv.stderr_text())
+
+
+def test_no_warning_when_the_limit_suffices(limited_server):
+    srv = limited_server("--max-connections", "1000", "apps:app")
+    assert request(srv, get("/status?body=ok")).status == 200    # the server is made by now
+    assert "open files are limited" not in srv.stderr_text()
+
+
 def test_a_refused_raise_settles_for_less(monkeypatch):
     # macOS reports no hard limit, yet refuses a soft limit above its
     # per-process maximum; the server must still get off the default.
@@ -58,14 +72,15 @@ def test_a_refused_raise_settles_for_less(monkeypatch):
 
     monkeypatch.setattr(resource, "getrlimit", lambda which: (256, resource.RLIM_INFINITY))
     monkeypatch.setattr(resource, "setrlimit", setrlimit)
-    raise_fd_limit(40000)
+    granted = raise_fd_limit(40000)
     assert calls[0] == 40000                    # what was wanted, first
     assert 5000 <= calls[-1] <= 10240           # then the most the system grants
+    assert granted == calls[-1]
 
 
 def test_a_limit_already_high_enough_is_left_alone(monkeypatch):
     calls = []
     monkeypatch.setattr(resource, "getrlimit", lambda which: (8192, 8192))
     monkeypatch.setattr(resource, "setrlimit", lambda which, limits: calls.append(limits))
-    raise_fd_limit(1064)
+    assert raise_fd_limit(1064) == 8192
     assert calls == []
