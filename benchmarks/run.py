@@ -761,6 +761,7 @@ def measure(args, ctx: Ctx, server: Server, w, rnd: int) -> Run:
         if proc.poll() is not None:
             raise ServerFailed(f"exited with code {proc.returncode} during the run{log_tail(log)}")
         run.wrk_output = out
+        user_ticks, system_ticks = after[0] - before[0], after[1] - before[1]
         try:
             res = parse_wrk(out)
         except ValueError as exc:
@@ -768,17 +769,17 @@ def measure(args, ctx: Ctx, server: Server, w, rnd: int) -> Run:
         if res["max_us"] <= 0:
             raise ServerFailed(
                 f"stalled: wrk recorded no completed round trip ({res['requests']} requests in "
-                f"{args.duration} s, server CPU {(sum(after) - sum(before)) / CLK_TCK:.2f} s); the server "
+                f"{args.duration} s, server CPU {(user_ticks + system_ticks) / CLK_TCK:.2f} s); the server "
                 "probably mishandles this workload")
         run.rps, run.p50_us, run.p99_us = res["rps"], res["p50_us"], res["p99_us"]
         run.requests, run.socket_errors, run.non2xx = (
             res["requests"], res["socket_errors"], res["non2xx"])
-        run.cpu_ticks = sum(after) - sum(before)
+        run.cpu_ticks = user_ticks + system_ticks
         if run.requests <= 0:
             raise ServerFailed("wrk completed no request")
         run.cpu_us_per_req = run.cpu_ticks / CLK_TCK * 1e6 / run.requests
         if run.cpu_ticks:
-            run.kernel_share = (after[1] - before[1]) / run.cpu_ticks
+            run.kernel_share = system_ticks / run.cpu_ticks
         run.wall_s = t1 - t0
         run.cpu_util = run.cpu_ticks / CLK_TCK / run.wall_s
         other = max(0, (busy1 - busy0) - run.cpu_ticks) + (steal1 - steal0)
