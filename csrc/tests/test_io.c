@@ -439,6 +439,42 @@ static void test_no_sigpipe_tcp(void)
     fw_t_end();
 }
 
+/* A caller that blocks SIGPIPE itself keeps what it had pending, and gets
+ * nothing new from the call: a SIGPIPE it raised before stays pending, the
+ * one sendfile raises does not. */
+static void test_sigpipe_blocked_by_the_caller(void)
+{
+    int file = pattern_file(100000);
+    sigset_t sigpipe, old, pending;
+    int pass;
+    fw_t_begin("SIGPIPE blocked by the caller: its pending one stays, none is added");
+    sigemptyset(&sigpipe);
+    sigaddset(&sigpipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &sigpipe, &old);
+    for (pass = 0; pass < 2; pass++) {
+        int client, fd = unix_connection(&client);
+        off_t off = 0;
+        const struct timespec no_wait = { 0, 0 };
+        if (fd < 0)
+            break;
+        close(client);
+        if (pass == 1)
+            raise(SIGPIPE);                       /* the caller's own, pending */
+        ssize_t n = fw_io_sendfile(fd, file, &off, 4096);
+        FW_CHECK(n == -EPIPE || n == -ENOTCONN, "sendfile to a gone peer returned %zd", n);
+        sigpending(&pending);
+        FW_CHECK(sigismember(&pending, SIGPIPE) == pass,
+                 "pass %d: SIGPIPE %s pending after the call", pass,
+                 sigismember(&pending, SIGPIPE) ? "is" : "is not");
+        while (sigtimedwait(&sigpipe, NULL, &no_wait) > 0)
+            ;                                     /* none left before unblocking */
+        close(fd);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(file);
+    fw_t_end();
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_DFL);           /* whatever the caller set: a SIGPIPE must kill */
@@ -453,5 +489,6 @@ int main(void)
     test_writev_fills_the_socket();
     test_no_sigpipe_unix();
     test_no_sigpipe_tcp();
+    test_sigpipe_blocked_by_the_caller();
     return fw_test_report(TEST_NAME);
 }
