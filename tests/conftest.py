@@ -114,8 +114,8 @@ def server():
     """Start fastwsgi on a free port: server("apps:hello", "--access-log")."""
     started = []
 
-    def start(app_spec, *args, env=None, pass_fds=()):
-        argv = [sys.executable, "-m", "fastwsgi", "--host", "127.0.0.1", "--port", "0", *args]
+    def start(app_spec, *args, env=None, pass_fds=(), launcher=("-m", "fastwsgi")):
+        argv = [sys.executable, *launcher, "--host", "127.0.0.1", "--port", "0", *args]
         if app_spec:
             argv.append(app_spec)
         proc = ServerProcess(argv, env=env, pass_fds=pass_fds)

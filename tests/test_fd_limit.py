@@ -1,40 +1,24 @@
 """The server lifts its own limit on open files toward --max-connections, so a
 shell's `ulimit -n 256` (macOS's default) does not cap it at 250 clients."""
 import resource
-import sys
 
-import pytest
-
-from conftest import ServerProcess, stop_all
 from http_client import get, read_reply, request
 from processes import wait_for
-from fastwsgi.runner import raise_fd_limit
+from fastwsgi.runner import FD_MARGIN, raise_fd_limit
 
-# fastwsgi started as `python -m fastwsgi ARGS`, after lowering the soft limit
+# Where `python -m fastwsgi` would go: the same, after lowering the soft limit
 # on open files to 256 (the hard limit stays 4096).
-LIMITED_START = ("import resource, runpy; "
-                 "resource.setrlimit(resource.RLIMIT_NOFILE, (256, 4096)); "
-                 "runpy.run_module('fastwsgi', run_name='__main__', alter_sys=True)")
+LIMITED = ("-c", "import resource, runpy; "
+           "resource.setrlimit(resource.RLIMIT_NOFILE, (256, 4096)); "
+           "runpy.run_module('fastwsgi', run_name='__main__', alter_sys=True)")
 
 
-@pytest.fixture
-def limited_server():
-    started = []
-
-    def start(*args):
-        argv = [sys.executable, "-c", LIMITED_START, "--host", "127.0.0.1", "--port", "0", *args]
-        started.append(ServerProcess(argv))
-        return started[-1].wait_listening()
-
-    yield start
-    stop_all(started)
-
-
-def test_a_low_soft_limit_does_not_cap_the_connections(limited_server):
+def test_a_low_soft_limit_does_not_cap_the_connections(server):
     # Idle connections are kept for two minutes: a server stuck near 256 open
     # files could answer the later clients only after closing earlier ones,
     # far past the clients' 20 s wait.
-    srv = limited_server("--max-connections", "1000", "--keepalive-timeout", "120", "apps:app")
+    srv = server("apps:app", "--max-connections", "1000", "--keepalive-timeout", "120",
+                 launcher=LIMITED)
     clients = [srv.connect(timeout=20) for _ in range(600)]
     try:
         for sock in clients:
@@ -47,15 +31,15 @@ def test_a_low_soft_limit_does_not_cap_the_connections(limited_server):
             sock.close()
 
 
-def test_a_hard_limit_below_max_connections_is_reported_at_start(limited_server):
-    srv = limited_server("--max-connections", "10000", "apps:app")
-    wait_for("the warning", lambda: (
-        "open files are limited to 4096 here, so at most about 4032 connections can be "
-        "open at once, not --max-connections 10000") in srv.stderr_text())
+def test_a_hard_limit_below_max_connections_is_reported_at_start(server):
+    srv = server("apps:app", "--max-connections", "10000", launcher=LIMITED)
+    warning = ("open files are limited to 4096 here, so at most about %d connections can be "
+               "open at once, not --max-connections 10000" % (4096 - FD_MARGIN))
+    wait_for("the warning", lambda: warning in srv.stderr_text())
 
 
-def test_no_warning_when_the_limit_suffices(limited_server):
-    srv = limited_server("--max-connections", "1000", "apps:app")
+def test_no_warning_when_the_limit_suffices(server):
+    srv = server("apps:app", "--max-connections", "1000", launcher=LIMITED)
     assert request(srv, get("/status?body=ok")).status == 200    # the server is made by now
     assert "open files are limited" not in srv.stderr_text()
 

@@ -11,6 +11,8 @@ import stat
 import pytest
 
 from conftest import TESTS
+from nginx import free_port
+from processes import LINUX
 from fastwsgi.config import Config
 from fastwsgi.errors import BindError, ConfigError
 from fastwsgi.listeners import (BindAddress, close_listeners, open_listeners, parse_bind,
@@ -35,12 +37,6 @@ def opened():
     yield open_
     for listeners in lists:
         close_listeners(listeners)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def ipv6_loopback_or_skip():
@@ -225,7 +221,7 @@ def test_address_not_on_this_machine():
     assert str(info.value).startswith("cannot listen on 192.0.2.77:0: address not available")
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"),
+@pytest.mark.skipif(not LINUX,
                     reason="Linux-only: as root, the test drops CAP_NET_BIND_SERVICE with setpriv;"
                            " macOS has let every user bind ports below 1024 since 10.14")
 def test_privileged_port_permission_denied():
@@ -428,7 +424,7 @@ def test_inherited_unix_socket_is_not_unlinked(opened, tmp_path):
     assert path.exists()                   # the file belongs to whoever created it
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"),
+@pytest.mark.skipif(not LINUX,
                     reason="abstract unix socket names are Linux-only")
 def test_inherited_abstract_unix_socket(opened):
     with listening_socket(socket.AF_UNIX) as original:   # autobound: abstract name

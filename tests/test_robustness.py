@@ -8,16 +8,7 @@ import time
 import pytest
 
 from http_client import get, read_reply, request
-from processes import fd_count, peak_rss_kib, rss_kib
-
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
+from processes import fd_count, peak_rss_kib, rss_kib, wait_for
 
 
 def timed_get(srv, path="/status?body=ok"):
@@ -126,12 +117,13 @@ def test_vanishing_clients_leak_no_descriptor(srv, how):
             sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\nX-")
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         sock.close()                                 # with a reset, as a vanished peer
-    assert wait_for(lambda: fd_count(srv.pid) <= baseline), \
-        "fds: %d before, %d after" % (baseline, fd_count(srv.pid))
+    wait_for("the open fds to fall back to the %d before" % baseline,
+             lambda: fd_count(srv.pid) <= baseline, timeout=10)
     assert request(srv, get("/status?body=alive")).body == b"alive"
     if how == "mid-response":
-        assert wait_for(lambda: all(json.loads(request(srv, get("/closes")).body).get("vanish%d" % i) == 1
-                                    for i in range(20)))
+        wait_for("every cut response's iterable closed once",
+                 lambda: all(json.loads(request(srv, get("/closes")).body).get("vanish%d" % i) == 1
+                             for i in range(20)), timeout=10)
 
 
 def test_100000_keep_alive_requests_keep_rss_and_fds_flat(server):

@@ -16,8 +16,7 @@ import test_limits
 import test_robustness
 from conftest import STOP_TIMEOUT
 from http_client import get, is_closed, read_replies, read_reply, recv_until_closed, request
-from processes import fd_count, wait_workers
-from test_robustness import wait_for
+from processes import fd_count, wait_for, wait_workers
 
 
 @pytest.fixture
@@ -62,7 +61,7 @@ def start_slow_requests(srv, count, seconds):
     """count requests to /slow on their own connections, each in a thread; returns
     once all of them are in the app, with a join() per request for its reply."""
     joins = [in_background(request, srv, get("/slow?s=%s" % seconds), "GET", 30) for _ in range(count)]
-    assert wait_for(lambda: slow_running(srv) == count), "slow requests running: %d" % slow_running(srv)
+    wait_for("%d slow requests running" % count, lambda: slow_running(srv) == count, timeout=10)
     return joins
 
 
@@ -105,7 +104,7 @@ def test_inline_mode_holds_the_worker_during_a_slow_request(server):
     srv = server("apps:app", "--threads", "1")
     assert "(1 process, 1 thread, " in srv.stderr_text()
     join = in_background(request, srv, get("/slow?s=1.5"))
-    assert wait_for(lambda: "slow: sleeping" in srv.stderr_text())
+    wait_for("the app's log line", lambda: "slow: sleeping" in srv.stderr_text(), timeout=10)
     started = time.monotonic()
     assert request(srv, get("/status?body=fast")).body == b"fast"
     assert time.monotonic() - started > 0.5
@@ -196,7 +195,7 @@ def test_graceful_timeout_closes_a_request_still_running(server):
     srv = server("apps:app", "--threads", "2", "--graceful-timeout", "1")
     with srv.connect(timeout=20) as sock:
         sock.sendall(get("/slow?s=60"))
-        assert wait_for(lambda: slow_running(srv) == 1)
+        wait_for("the slow request running", lambda: slow_running(srv) == 1, timeout=10)
         started = time.monotonic()
         srv.proc.send_signal(signal.SIGTERM)
         assert recv_until_closed(sock) == b""                # no answer: the connection ends
@@ -214,8 +213,8 @@ def test_clients_gone_during_slow_requests_leak_no_descriptor(pooled):
             # a reset, as a vanished peer
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         sock.close()
-    assert wait_for(lambda: slow_running(pooled) == 0 and fd_count(pooled.pid) <= baseline), \
-        "fds: %d before, %d after" % (baseline, fd_count(pooled.pid))
+    wait_for("no slow request running and the open fds back to the %d before" % baseline,
+             lambda: slow_running(pooled) == 0 and fd_count(pooled.pid) <= baseline, timeout=10)
     assert request(pooled, get("/status?body=alive")).body == b"alive"
 
 
