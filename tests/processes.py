@@ -29,15 +29,12 @@ def nobody():
     return user.pw_uid, user.pw_gid, grp.getgrgid(user.pw_gid).gr_name
 
 
-def _process(pid):
-    """psutil's view of pid, or None if it is gone or a zombie."""
+def _live(process):
+    """Whether a psutil Process is still running (not gone, not a zombie)."""
     try:
-        process = psutil.Process(pid)
-        if process.status() != psutil.STATUS_ZOMBIE:
-            return process
+        return process.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
-        pass
-    return None
+        return False
 
 
 def children(pid):
@@ -46,11 +43,14 @@ def children(pid):
         found = psutil.Process(pid).children()
     except psutil.NoSuchProcess:
         return set()
-    return {child.pid for child in found if _process(child.pid) is not None}
+    return {child.pid for child in found if _live(child)}
 
 
 def alive(pid):
-    return _process(pid) is not None
+    try:
+        return _live(psutil.Process(pid))
+    except psutil.NoSuchProcess:
+        return False
 
 
 def uid_of(pid):

@@ -267,9 +267,8 @@ def test_app_errors_go_to_logging_at_the_log_level(logged):
     assert send(srv, b"GET /raise HTTP/1.1\r\nHost: t\r\n").status == 500
     line, = read_lines(path, 1)
     assert COMBINED.match(line)["status"] == "500"
-    deadline = time.monotonic() + DEADLINE
-    while "RuntimeError: failing on purpose" not in srv.stderr_text() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for("the traceback", lambda: "RuntimeError: failing on purpose" in srv.stderr_text(),
+             timeout=DEADLINE)
     text = srv.stderr_text()
     assert "[ERROR] error in the WSGI app while serving GET /raise" in text
     assert "Traceback" in text and "RuntimeError: failing on purpose" in text
@@ -306,9 +305,7 @@ def test_log_level_critical_silences_app_errors_not_the_access_log(app_dir, tmp_
 def test_access_log_on_stderr_by_default(server, app_dir):
     srv = server("logapp:app", "--access-log", env={"PYTHONPATH": str(app_dir)})
     send(srv, b"GET /to-stderr HTTP/1.1\r\nHost: t\r\nUser-Agent: on-stderr\r\n")
-    deadline = time.monotonic() + DEADLINE
-    while "on-stderr" not in srv.stderr_text() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for("the access line", lambda: "on-stderr" in srv.stderr_text(), timeout=DEADLINE)
     line, = [l for l in srv.stderr_text().splitlines() if "on-stderr" in l]
     assert COMBINED.match(line)["request"] == "GET /to-stderr HTTP/1.1"   # a bare line, no log prefix
 
