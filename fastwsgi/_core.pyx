@@ -137,6 +137,17 @@ cdef double monotonic():
     return ts.tv_sec + ts.tv_nsec * 1e-9
 
 
+cdef str port_text(int port):
+    """REMOTE_PORT's text ("" for a unix socket): str(port) would build an
+    int first, on every connection."""
+    cdef char digits[8]
+    cdef Py_ssize_t n
+    if port <= 0:
+        return ""
+    n = decimal_digits(port, digits + sizeof(digits))
+    return PyUnicode_DecodeLatin1(digits + sizeof(digits) - n, n, NULL)
+
+
 cdef int set_nonblocking(int fd) except -1:
     cdef int flags = fcntl(fd, F_GETFL)
     if flags < 0 or fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0:
@@ -531,7 +542,7 @@ cdef class Server:
                     self.set_accepting(False)
                     self.accept_resume_at = self.now + ACCEPT_BACKOFF
                 return 0
-            conn = Connection(self, fd, ip.decode("ascii"), str(port) if port else "")
+            conn = Connection(self, fd, ip.decode("ascii"), port_text(port))
             conn.peer_trusted = self.trust_all_peers or conn.remote_addr in self.trusted_peers
             self.reserve_fd(fd)
             rc = cloop.fw_loop_add(self.loop, fd, cloop.FW_READABLE)

@@ -1,10 +1,12 @@
 """The environ as PEP 3333 defines it, checked against the wsgiref reference
 where the two must agree, and on fastwsgi alone where PEP 3333 leaves room."""
 import json
+import socket
 
 import pytest
 
-from http_client import get, request
+from http_client import get, read_reply, request
+from processes import LINUX
 
 REQUIRED = ["REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "SERVER_NAME",
             "SERVER_PORT", "SERVER_PROTOCOL", "wsgi.version", "wsgi.url_scheme", "wsgi.input",
@@ -96,11 +98,25 @@ def test_header_names_with_underscores_are_dropped(srv):
 def test_remote_addr_and_port(srv):
     with srv.connect() as sock:
         sock.sendall(get("/environ"))
-        from http_client import read_reply
         env = json.loads(read_reply(sock).body)
         local_port = sock.getsockname()[1]
     assert env["REMOTE_ADDR"] == "127.0.0.1"
     assert env["REMOTE_PORT"] == str(local_port)
+
+
+# Digit counts 1 to 3 in every octet but the first (loopback is 127/8). Linux
+# answers on all of 127/8; macOS on the aliases it was given (CI adds 127.0.0.2).
+SOURCE_ADDRESSES = ["127.0.0.2"] + (["127.10.200.9", "127.255.99.100"] if LINUX else [])
+
+
+@pytest.mark.parametrize("source", SOURCE_ADDRESSES)
+def test_remote_addr_is_the_peers_address(srv, source):
+    with socket.create_connection((srv.host, srv.port), timeout=10,
+                                  source_address=(source, 0)) as sock:
+        sock.sendall(get("/environ"))
+        env = json.loads(read_reply(sock).body)
+        local_port = sock.getsockname()[1]
+    assert (env["REMOTE_ADDR"], env["REMOTE_PORT"]) == (source, str(local_port))
 
 
 def test_server_name_port_and_wsgi_extras(srv):

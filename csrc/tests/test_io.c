@@ -16,6 +16,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -203,6 +204,43 @@ static void test_tcp_accept(void)
         close(fd);
     }
     close(lfd);
+    fw_t_end();
+}
+
+/* fw_io_format_ipv4 against inet_ntop: each octet position through all 256
+ * values (with the others at 0, 9, 10, 99, 100 and 255: every digit count),
+ * then a million addresses from a fixed-seed generator. */
+static void check_ipv4_text(uint32_t host_order, int *failures)
+{
+    struct in_addr addr = { htonl(host_order) };
+    char mine[FW_IPV4_TEXT], theirs[INET_ADDRSTRLEN];
+    size_t n = fw_io_format_ipv4(&addr, mine);
+    inet_ntop(AF_INET, &addr, theirs, sizeof(theirs));
+    int same = strcmp(mine, theirs) == 0 && n == strlen(theirs);
+    if (!same && (*failures)++ < 5)                    /* the first few, not a million */
+        FW_CHECK(same, "%s (length %zu), inet_ntop says %s", mine, n, theirs);
+}
+
+static void test_ipv4_text(void)
+{
+    static const uint32_t others[] = { 0, 9, 10, 99, 100, 255 };
+    int failures = 0;
+    uint32_t x = 2463534242u;                          /* xorshift32 state */
+    fw_t_begin("IPv4 text is what inet_ntop writes");
+    for (int pos = 0; pos < 4; pos++)
+        for (size_t o = 0; o < sizeof(others) / sizeof(others[0]); o++)
+            for (uint32_t v = 0; v < 256; v++) {
+                uint32_t a = others[o] * 0x01010101u;
+                a = (a & ~(0xffu << (8 * pos))) | (v << (8 * pos));
+                check_ipv4_text(a, &failures);
+            }
+    for (int i = 0; i < 1000000; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        check_ipv4_text(x, &failures);
+    }
+    FW_CHECK(failures == 0, "%d addresses differ", failures);
     fw_t_end();
 }
 
@@ -481,6 +519,7 @@ int main(void)
     alarm(60);                          /* and so must a hang (an fd left blocking) */
     test_tcp_accept();
     test_unix_accept();
+    test_ipv4_text();
     test_nothing_waiting();
     test_unix_listener();
     test_not_a_socket();
