@@ -135,7 +135,7 @@ int fw_io_accept(int lfd, char *ip, size_t iplen, int *port)
     return fd;
 }
 
-int fw_io_prepare_listener(int lfd)
+int fw_io_prepare_listener(int lfd, int defer_accept_secs)
 {
     struct sockaddr_storage addr;
     socklen_t addrlen = sizeof(addr);
@@ -149,6 +149,14 @@ int fw_io_prepare_listener(int lfd)
      * copied to every accepted socket: no setsockopt per connection. */
     if (setsockopt(lfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
         return -errno;
+#ifdef TCP_DEFER_ACCEPT
+    /* Set or cleared, never left as found: an inherited socket may carry it. */
+    if (setsockopt(lfd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_accept_secs,
+                   sizeof(defer_accept_secs)) < 0)
+        return -errno;
+#else
+    (void)defer_accept_secs;
+#endif
     return 0;
 }
 

@@ -9,8 +9,12 @@
 #include <sys/uio.h>
 
 /* Readies a listening socket: for TCP, sets TCP_NODELAY, which Linux and the
- * BSDs copy to each accepted socket. Returns 0 or -errno. */
-int fw_io_prepare_listener(int lfd);
+ * BSDs copy to each accepted socket, and where the system has TCP_DEFER_ACCEPT
+ * (Linux) sets it to defer_accept_secs (0: off). With it, the kernel completes
+ * the handshake but hands a connection to accept() only once its first bytes
+ * have arrived, or after about defer_accept_secs without any: one wake-up per
+ * connection instead of two (one to accept, one to read). Returns 0 or -errno. */
+int fw_io_prepare_listener(int lfd, int defer_accept_secs);
 
 /* Accepts one connection from listening socket lfd as a non-blocking,
  * close-on-exec fd, with SO_NOSIGPIPE where the system has it (TCP_NODELAY

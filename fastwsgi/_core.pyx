@@ -218,7 +218,7 @@ cdef class Server:
         for sock in self.listeners:
             fd = sock.fileno()
             sock.setblocking(False)
-            self.check(cio.fw_io_prepare_listener(fd))
+            self.check(cio.fw_io_prepare_listener(fd, config.defer_accept))
             self.listener_fds.add(fd)
             self.reserve_fd(fd)
             self.by_fd[fd] = LISTENER

@@ -393,6 +393,14 @@ OPTIONS = (
            "maximum number of pending connections per listening socket"
            " (the kernel may cap it, e.g. net.core.somaxconn)",
            "N"),
+    Option("defer_accept", Int(0, 3600), 1,
+           "seconds a new TCP connection may wait in the kernel for its first"
+           " bytes before the server takes it (TCP_DEFER_ACCEPT, Linux only):"
+           " the server wakes once per connection, when there is a request to"
+           " read, and silent connections take no connection slot meanwhile;"
+           " after that the connection is taken and --head-timeout applies; 0"
+           " takes every connection at once",
+           "SECONDS"),
     Option("log_level", Choice("debug", "info", "warning", "error", "critical"), "info",
            "log level: debug, info, warning, error or critical",
            "LEVEL"),

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -184,7 +185,7 @@ static void test_tcp_accept(void)
     socklen_t len = sizeof(mine);
 
     fw_t_begin("tcp accept inherits TCP_NODELAY from the listener");
-    FW_CHECK(fw_io_prepare_listener(lfd) == 0, "prepare failed");
+    FW_CHECK(fw_io_prepare_listener(lfd, 0) == 0, "prepare failed");
     FW_CHECK(connect(client, (struct sockaddr *)&addr, sizeof(addr)) == 0, "connect: %d", errno);
     getsockname(client, (struct sockaddr *)&mine, &len);
     int fd = fw_io_accept(lfd, ip, sizeof(ip), &port);
@@ -244,6 +245,50 @@ static void test_ipv4_text(void)
     fw_t_end();
 }
 
+#ifdef TCP_DEFER_ACCEPT
+static int defer_accept_of(int lfd)
+{
+    int secs = -1;
+    socklen_t len = sizeof(secs);
+    getsockopt(lfd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, &len);
+    return secs;
+}
+
+/* With defer_accept_secs, a connection that has sent nothing is not handed to
+ * accept(); its first bytes make it acceptable at once. 0 clears the option. */
+static void test_defer_accept(void)
+{
+    struct sockaddr_in addr;
+    struct pollfd ready;
+    char ip[64];
+    int port;
+    int lfd = tcp_listener(&addr);
+    int client = socket(AF_INET, SOCK_STREAM, 0);
+    fcntl(lfd, F_SETFL, O_NONBLOCK);
+    fw_t_begin("deferred accept: a connection reaches accept() with its first bytes");
+    FW_CHECK(fw_io_prepare_listener(lfd, 30) == 0, "prepare failed");
+    FW_CHECK(defer_accept_of(lfd) > 0, "TCP_DEFER_ACCEPT is %d", defer_accept_of(lfd));
+    FW_CHECK(connect(client, (struct sockaddr *)&addr, sizeof(addr)) == 0, "connect: %d", errno);
+    ready.fd = lfd;
+    ready.events = POLLIN;
+    FW_CHECK(poll(&ready, 1, 200) == 0, "the listener is readable before any byte came");
+    FW_CHECK(fw_io_accept(lfd, ip, sizeof(ip), &port) == -EAGAIN, "a silent connection was accepted");
+    FW_CHECK(send(client, "x", 1, 0) == 1, "send");
+    FW_CHECK(poll(&ready, 1, 10000) == 1, "the listener never became readable");
+    int fd = fw_io_accept(lfd, ip, sizeof(ip), &port);
+    FW_CHECK(fd >= 0, "accept returned %d", fd);
+    char byte = 0;
+    FW_CHECK(fd >= 0 && fw_io_read(fd, &byte, 1) == 1 && byte == 'x', "the byte is not there");
+    if (fd >= 0)
+        close(fd);
+    FW_CHECK(fw_io_prepare_listener(lfd, 0) == 0 && defer_accept_of(lfd) == 0,
+             "0 left TCP_DEFER_ACCEPT at %d", defer_accept_of(lfd));
+    close(client);
+    close(lfd);
+    fw_t_end();
+}
+#endif
+
 static void test_nothing_waiting(void)
 {
     struct sockaddr_in addr;
@@ -262,7 +307,7 @@ static void test_unix_listener(void)
     int fds[2];
     fw_t_begin("a unix socket needs no TCP option");
     FW_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0, "socketpair");
-    FW_CHECK(fw_io_prepare_listener(fds[0]) == 0, "unix socket refused");
+    FW_CHECK(fw_io_prepare_listener(fds[0], 1) == 0, "unix socket refused");
     close(fds[0]);
     close(fds[1]);
     fw_t_end();
@@ -273,7 +318,7 @@ static void test_not_a_socket(void)
     int p[2];
     fw_t_begin("not a socket: -ENOTSOCK");
     FW_CHECK(pipe(p) == 0, "pipe");
-    FW_CHECK(fw_io_prepare_listener(p[0]) == -ENOTSOCK, "got %d", fw_io_prepare_listener(p[0]));
+    FW_CHECK(fw_io_prepare_listener(p[0], 1) == -ENOTSOCK, "got %d", fw_io_prepare_listener(p[0], 1));
     close(p[0]);
     close(p[1]);
     fw_t_end();
@@ -521,6 +566,9 @@ int main(void)
     test_unix_accept();
     test_ipv4_text();
     test_nothing_waiting();
+#ifdef TCP_DEFER_ACCEPT
+    test_defer_accept();
+#endif
     test_unix_listener();
     test_not_a_socket();
     test_sendfile_slice();
