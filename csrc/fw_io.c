@@ -154,10 +154,11 @@ int fw_io_prepare_listener(int lfd, int defer_accept_secs)
     if (setsockopt(lfd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_accept_secs,
                    sizeof(defer_accept_secs)) < 0)
         return -errno;
+    return defer_accept_secs > 0;
 #else
     (void)defer_accept_secs;
-#endif
     return 0;
+#endif
 }
 
 ssize_t fw_io_read(int fd, char *buf, size_t n)

@@ -13,7 +13,9 @@
  * (Linux) sets it to defer_accept_secs (0: off). With it, the kernel completes
  * the handshake but hands a connection to accept() only once its first bytes
  * have arrived, or after about defer_accept_secs without any: one wake-up per
- * connection instead of two (one to accept, one to read). Returns 0 or -errno. */
+ * connection instead of two (one to accept, one to read). Returns 1 when
+ * connections now come with their first bytes (deferred), 0 when not (a unix
+ * socket, 0 seconds, a system without it), or -errno. */
 int fw_io_prepare_listener(int lfd, int defer_accept_secs);
 
 /* Accepts one connection from listening socket lfd as a non-blocking,

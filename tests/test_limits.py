@@ -228,3 +228,14 @@ def test_a_silent_connection_is_taken_after_the_deferral_and_timed_out(server):
         started = time.monotonic()
         assert sock.recv(100) == b""                # closed, unanswered, by the head timeout
         assert time.monotonic() - started < 20
+
+
+@linux_only
+def test_a_connection_taken_silent_after_the_deferral_is_served_when_it_asks(server):
+    """After the deferral the kernel hands the connection over with nothing to
+    read: the server must then watch it, and answer the request that follows."""
+    srv = server("apps:app", "--defer-accept", "1", "--head-timeout", "60")
+    with srv.connect() as sock:
+        time.sleep(3)                               # past the deferral (a SYN-ACK resent at 1 s)
+        sock.sendall(get("/status?body=asked"))
+        assert read_reply(sock).body == b"asked"
