@@ -28,7 +28,10 @@ Master and worker talk over a socketpair, one per worker.  The worker writes
 lines: "ready", "failed MESSAGE" (cannot load the app), "retiring N"
 (--max-requests reached after N responses: it serves on until its successor
 is ready, then is stopped like an old generation) and, with --reload,
-"watch PATH" for each file it loaded.  The master never
+"watch STAMP PATH" for each file it loaded, STAMP being the file's
+modification time and size as the worker saw them after loading it ("-" if
+it could not stat it): an edit made before the master hears of the file
+still counts as a change.  The master never
 writes; when it dies the worker reads end-of-file and stops gracefully, so no
 orphan goes on serving.
 """
@@ -169,6 +172,18 @@ def _stamp(path):
     except OSError:
         return None
     return st.st_mtime_ns, st.st_size
+
+
+def _stamp_text(stamp):
+    """A _stamp() for a "watch" line: "MTIME_NS:SIZE", or "-" for None."""
+    return "-" if stamp is None else "%d:%d" % stamp
+
+
+def _parse_stamp(text):
+    if text == "-":
+        return None
+    mtime_ns, size = text.split(":")
+    return int(mtime_ns), int(size)
 
 
 class Master:
@@ -453,8 +468,10 @@ class Master:
             log.info("worker %d answered %s requests (--max-requests): starting its"
                      " successor", worker.pid, rest)
             worker.retiring = True
-        elif kind == "watch" and rest not in self.watched:
-            self.watched[rest] = _stamp(rest)
+        elif kind == "watch":
+            stamp, _, path = rest.partition(" ")
+            if path not in self.watched:
+                self.watched[path] = _parse_stamp(stamp)
 
     def log_startup(self):
         from fastwsgi._core import loop_backend
@@ -571,10 +588,10 @@ def serve_worker(config, load, listeners, channel, access_log=None):
         limit += random.randint(0, config.max_requests_jitter)
     try:
         with runner.stop_signals(server, close_listeners=config.reuse_port):
-            _send(channel, "ready")
-            if config.reload:
+            if config.reload:         # stamped before serving: any later edit is a change
                 for path in _loaded_files():
-                    _send(channel, "watch " + path)
+                    _send(channel, "watch %s %s" % (_stamp_text(_stamp(path)), path))
+            _send(channel, "ready")
             served = server.serve(max_requests=limit)
             if limit and served >= limit:
                 _send(channel, "retiring %d" % served)

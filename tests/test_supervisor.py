@@ -15,6 +15,8 @@ import time
 import pytest
 
 from conftest import TESTS, ServerProcess
+from fastwsgi import supervisor
+from fastwsgi.config import Config
 from fastwsgi._core import loop_backend
 from http_client import get, request, unix_request
 from processes import (DEADLINE, REUSE_PORT_SPREADS, alive, children, listening_sockets,
@@ -574,6 +576,20 @@ def test_user_switch_needs_root():
     assert out.stderr == ("fastwsgi: error: --user root: only root can run the workers as"
                           " another user (this process runs as uid 65534); start fastwsgi"
                           " as root or leave out --user\n")
+
+
+def test_an_edit_made_before_the_master_hears_of_the_file_still_reloads(tmp_path):
+    """The worker stamps each file it loaded; an edit that lands before the
+    master reads the worker's "watch" line is a change all the same."""
+    path = tmp_path / "devapp.py"
+    write_app(path, "before")
+    seen = supervisor._stamp(str(path))           # the worker's look, right after loading
+    write_app(path, "after the edit")             # then the edit, before the master's
+    master = supervisor.Master(Config.from_sources({"reload": True}, environ={}),
+                               None, [], None)
+    master.on_message(None, "watch %s %s" % (supervisor._stamp_text(seen), path))
+    master.poll_watched()
+    assert master.generation == 1                 # a new generation of workers: reloaded
 
 
 def test_reload_restarts_workers_when_a_source_file_changes(server, tmp_path):
