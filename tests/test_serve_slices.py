@@ -113,3 +113,25 @@ def test_a_drain_goes_on_across_serve_calls_until_it_completes():
     finally:
         server.close()
         listener.close()
+
+
+def test_max_requests_counts_requests_answered_as_they_are_accepted():
+    """Requests already waiting when their connections are accepted (deferred
+    accept reads them at once) still stop serve() at max_requests; the rest
+    are answered by the next call."""
+    server, listener = make_server()
+    clients = []
+    try:
+        for _ in range(5):
+            sock = socket.create_connection(listener.getsockname(), timeout=TIMEOUT)
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nab")
+            clients.append(sock)
+        assert server.serve(max_requests=1, timeout=TIMEOUT) == 1
+        assert server.serve(max_requests=4, timeout=TIMEOUT) == 4
+        for sock in clients:
+            assert sock.recv(65536).endswith(b"\r\n\r\n2")
+    finally:
+        for sock in clients:
+            sock.close()
+        server.close()
+        listener.close()
