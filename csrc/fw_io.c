@@ -150,10 +150,11 @@ int fw_io_prepare_listener(int lfd, int defer_accept_secs)
     if (setsockopt(lfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
         return -errno;
 #ifdef TCP_DEFER_ACCEPT
-    /* Set or cleared, never left as found: an inherited socket may carry it. */
+    /* Set or cleared, never left as found: an inherited socket may carry it.
+     * A kernel that refuses it costs only the saving: "not deferred". */
     if (setsockopt(lfd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_accept_secs,
                    sizeof(defer_accept_secs)) < 0)
-        return -errno;
+        return 0;
     return defer_accept_secs > 0;
 #else
     (void)defer_accept_secs;

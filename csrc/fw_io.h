@@ -15,7 +15,8 @@
  * have arrived, or after about defer_accept_secs without any: one wake-up per
  * connection instead of two (one to accept, one to read). Returns 1 when
  * connections now come with their first bytes (deferred), 0 when not (a unix
- * socket, 0 seconds, a system without it), or -errno. */
+ * socket, 0 seconds, a system without it or a kernel that refuses it), or
+ * -errno. */
 int fw_io_prepare_listener(int lfd, int defer_accept_secs);
 
 /* Accepts one connection from listening socket lfd as a non-blocking,

@@ -173,7 +173,7 @@ cdef class Server:
     cdef int dispatch(self, int fd, unsigned events) except -1
     cdef int expire_timers(self) except -1
     cdef int next_timeout_ms(self)
-    cdef void watch(self, Connection conn, unsigned mask)
+    cdef int watch(self, Connection conn, unsigned mask)
     cdef void close_connection(self, Connection conn)
     cdef void orphan(self, Connection conn)
     cdef int take_rbuf(self, Connection conn) except -1

@@ -539,6 +539,8 @@ cdef class Server:
         cdef int fd, i
         cdef Connection conn
         for i in range(ACCEPT_BATCH):
+            if self.limit_reached:
+                return 0                          # max_requests answered: the rest are not ours
             if self.open_connections >= self.max_connections:
                 self.set_accepting(False)         # the rest wait in the backlog
                 return 0
@@ -564,7 +566,8 @@ cdef class Server:
                     self.give_back_rbuf(conn)
             # What the response did not register (a partial or no request yet):
             if conn.state != S_CLOSED and conn.watching == UNREGISTERED and not conn.pooled:
-                self.watch(conn, cloop.FW_READABLE)
+                if self.watch(conn, cloop.FW_READABLE) < 0:
+                    self.close_connection(conn)   # the loop cannot take it (epoll's watch limit)
         return 0
 
     cdef void reserve_fd(self, int fd):
@@ -593,13 +596,17 @@ cdef class Server:
                 and self.open_connections < self.max_connections):
             self.set_accepting(True)
 
-    cdef void watch(self, Connection conn, unsigned mask):
+    cdef int watch(self, Connection conn, unsigned mask):
+        """Watch conn for mask; 0, or -errno when the loop refused."""
+        cdef int rc = 0
         if conn.watching != mask and conn.state != S_CLOSED:
             if conn.watching == UNREGISTERED:
-                cloop.fw_loop_add(self.loop, conn.fd, mask)    # new, or back from a pool thread
+                rc = cloop.fw_loop_add(self.loop, conn.fd, mask)    # new, or back from a pool thread
             else:
-                cloop.fw_loop_modify(self.loop, conn.fd, mask)
-            conn.watching = mask
+                rc = cloop.fw_loop_modify(self.loop, conn.fd, mask)
+            if rc == 0:
+                conn.watching = mask
+        return rc
 
     cdef void close_connection(self, Connection conn):
         if conn.state == S_CLOSED:

@@ -7,8 +7,7 @@ import socket
 import threading
 import time
 
-from fastwsgi._core import Server
-from fastwsgi.config import Config
+from inprocess import make_server
 
 TIMEOUT = 20.0
 SLICE = 0.2
@@ -18,16 +17,6 @@ def size_app(environ, start_response):
     body = b"%d" % len(environ["wsgi.input"].read())
     start_response("200 OK", [("Content-Length", str(len(body)))])
     return [body]
-
-
-def make_server():
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    config = Config.from_sources({}, environ={})
-    server = Server(size_app, [listener], config,
-                    {"SERVER_NAME": "127.0.0.1", "SERVER_PORT": str(listener.getsockname()[1])})
-    return server, listener
 
 
 class SlowUpload(threading.Thread):
@@ -69,7 +58,7 @@ def serve_until(server, done, deadline=TIMEOUT):
 
 
 def test_serve_returns_after_max_seconds_while_a_client_keeps_it_busy():
-    server, listener = make_server()
+    server, listener = make_server(size_app)
     try:
         client = SlowUpload(listener.getsockname()[1], pieces=40, gap=0.05)   # ~2 s of upload
         client.start()
@@ -86,7 +75,7 @@ def test_serve_returns_after_max_seconds_while_a_client_keeps_it_busy():
 
 
 def test_a_drain_goes_on_across_serve_calls_until_it_completes():
-    server, listener = make_server()
+    server, listener = make_server(size_app)
     port = listener.getsockname()[1]
     try:
         assert server.draining is False
@@ -119,7 +108,7 @@ def test_max_requests_counts_requests_answered_as_they_are_accepted():
     """Requests already waiting when their connections are accepted (deferred
     accept reads them at once) still stop serve() at max_requests; the rest
     are answered by the next call."""
-    server, listener = make_server()
+    server, listener = make_server(size_app)
     clients = []
     try:
         for _ in range(5):
@@ -127,6 +116,7 @@ def test_max_requests_counts_requests_answered_as_they_are_accepted():
             sock.sendall(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nab")
             clients.append(sock)
         assert server.serve(max_requests=1, timeout=TIMEOUT) == 1
+        assert server.connection_count == 1       # the other four still wait in the kernel
         assert server.serve(max_requests=4, timeout=TIMEOUT) == 4
         for sock in clients:
             assert sock.recv(65536).endswith(b"\r\n\r\n2")
