@@ -8,7 +8,6 @@ import time
 import pytest
 
 from http_client import get, is_closed, read_reply, request
-from processes import LINUX
 
 
 def send_and_read(srv, raw, timeout=10.0):
@@ -183,59 +182,3 @@ def test_connection_cap_queues_the_rest_in_the_backlog(server):
         assert read_reply(sock).body == b"still"
         sock.close()
     waiting.close()
-
-
-# -- deferred accept (TCP_DEFER_ACCEPT, Linux) ------------------------------------
-
-linux_only = pytest.mark.skipif(not LINUX, reason="TCP_DEFER_ACCEPT is Linux's")
-
-
-@linux_only
-def test_deferred_accept_leaves_silent_connections_in_the_kernel(server):
-    """A connection that has sent nothing is not taken, so it holds no slot:
-    with room for one connection, a client with a request is served at once."""
-    srv = server("apps:app", "--max-connections", "1", "--defer-accept", "30",
-                 "--head-timeout", "60")
-    with srv.connect() as silent:
-        with srv.connect() as asking:
-            asking.sendall(get("/status?body=served"))
-            assert read_reply(asking).body == b"served"
-        silent.sendall(get("/status?body=late"))      # its first bytes: now it is taken
-        assert read_reply(silent).body == b"late"
-
-
-@linux_only
-def test_defer_accept_0_takes_silent_connections_at_once(server):
-    """The same with --defer-accept 0: the silent connection is taken and holds
-    the only slot, so the client with a request waits until it closes."""
-    srv = server("apps:app", "--max-connections", "1", "--defer-accept", "0",
-                 "--head-timeout", "60")
-    silent = srv.connect()                          # first in the accept queue
-    with srv.connect() as asking:
-        asking.sendall(get("/status?body=served"))
-        asking.settimeout(1)
-        with pytest.raises(socket.timeout):
-            asking.recv(100)                        # the silent one holds the slot
-        silent.close()
-        asking.settimeout(10)
-        assert read_reply(asking).body == b"served"
-
-
-@linux_only
-def test_a_silent_connection_is_taken_after_the_deferral_and_timed_out(server):
-    srv = server("apps:app", "--defer-accept", "1", "--head-timeout", "1")
-    with srv.connect() as sock:
-        started = time.monotonic()
-        assert sock.recv(100) == b""                # closed, unanswered, by the head timeout
-        assert time.monotonic() - started < 20
-
-
-@linux_only
-def test_a_connection_taken_silent_after_the_deferral_is_served_when_it_asks(server):
-    """After the deferral the kernel hands the connection over with nothing to
-    read: the server must then watch it, and answer the request that follows."""
-    srv = server("apps:app", "--defer-accept", "1", "--head-timeout", "60")
-    with srv.connect() as sock:
-        time.sleep(3)                               # past the deferral (a SYN-ACK resent at 1 s)
-        sock.sendall(get("/status?body=asked"))
-        assert read_reply(sock).body == b"asked"
