@@ -406,6 +406,15 @@ SERVERS: List[Server] = [
              "hello only, where the log's share of the cost is largest",
     ),
     Server(
+        name="fastwsgi-nodefer",
+        probe=python_probe("fastwsgi._core", "fastwsgi"),
+        argv=lambda c, port, w: [c.python, "-m", "fastwsgi", "--host", HOST,
+                                 "--port", str(port), "--defer-accept", "0", f"apps:{w.app}"],
+        supports=lambda w: w.name == "churn",
+        note="the same with `--defer-accept 0`: woken to accept each connection and again "
+             "to read it; churn only, the one workload that opens connections",
+    ),
+    Server(
         name="fastwsgi-0.0.9",
         probe=python_probe("fastwsgi", "fastwsgi", python=PYTHON_FASTWSGI009,
                            venv_note="benchmarks/.venv-fastwsgi009"),
