@@ -165,7 +165,7 @@ cdef class Server:
 
     cdef void update_clock(self)
     cdef bytes current_date_header(self)
-    cdef int accept_all(self, int lfd, bint read_first) except -1
+    cdef int accept_all(self, int lfd) except -1
     cdef void reserve_fd(self, int fd)
     cdef void set_accepting(self, bint on)
     cdef void forget_listeners(self)

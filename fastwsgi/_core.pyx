@@ -122,6 +122,7 @@ cdef class Connection:
         self.remote_addr = remote_addr
         self.remote_port = remote_port
         self.state = S_READ_HEAD
+        self.watching = UNREGISTERED          # the server's watch() registers it
         self.out = []
 
     def __dealloc__(self):
@@ -368,8 +369,7 @@ cdef class Server:
         self.set_accepting(False)
         if self.release_listeners:
             for fd in list(self.listener_fds):
-                # closing would reset what waits in the queue
-                self.accept_all(fd, self.by_fd[fd] is DEFERRED_LISTENER)
+                self.accept_all(fd)     # closing would reset what waits in the queue
             self.forget_listeners()
             for sock in self.listeners:
                 sock.close()
@@ -482,7 +482,7 @@ cdef class Server:
         if entry is None:
             return 0
         if entry is LISTENER or entry is DEFERRED_LISTENER:
-            return self.accept_all(fd, entry is DEFERRED_LISTENER)
+            return self.accept_all(fd)
         conn = <Connection>entry
         if events & cloop.FW_WRITABLE:
             if conn.state == S_WRITE:
@@ -528,12 +528,13 @@ cdef class Server:
         conn.rbuf = NULL
         conn.rcap = conn.rlen = conn.rpos = conn.parsed_upto = 0
 
-    cdef int accept_all(self, int lfd, bint read_first) except -1:
-        """Take waiting connections, up to ACCEPT_BATCH. With read_first (a
-        deferred-accept listener) each one's request is almost always there
-        already: it is read and answered before the fd is registered with the
-        loop, so a connection that closes after one response is never
-        registered at all (no epoll_ctl, and a cheaper close)."""
+    cdef int accept_all(self, int lfd) except -1:
+        """Take waiting connections, up to ACCEPT_BATCH. From a deferred-accept
+        listener each one's request is almost always there already: it is read
+        and answered before the fd is registered with the loop, so a connection
+        that closes after one response is never registered at all (no
+        epoll_ctl, and a cheaper close)."""
+        cdef bint read_first = self.by_fd[lfd] is DEFERRED_LISTENER
         cdef char ip[64]
         cdef int port = 0
         cdef int fd, i
@@ -559,13 +560,12 @@ cdef class Server:
             self.by_fd[fd] = conn
             self.open_connections += 1
             self.head_timers.push(conn, self.now)
-            conn.watching = UNREGISTERED
             if read_first:
                 on_readable(self, conn)
                 if conn.rpos == conn.rlen:
                     self.give_back_rbuf(conn)
             # What the response did not register (a partial or no request yet):
-            if conn.state != S_CLOSED and conn.watching == UNREGISTERED and not conn.pooled:
+            if conn.watching == UNREGISTERED and not conn.pooled:
                 if self.watch(conn, cloop.FW_READABLE) < 0:
                     self.close_connection(conn)   # the loop cannot take it (epoll's watch limit)
         return 0
