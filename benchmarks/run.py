@@ -385,20 +385,23 @@ http {{
             "-c", str(prefix / "nginx.conf")]
 
 
+def fastwsgi_argv(options=lambda c, port: []):
+    """The checkout's `python -m fastwsgi` on PORT, with options(ctx, port) added."""
+    return lambda c, port, w: [c.python, "-m", "fastwsgi", "--host", HOST, "--port", str(port),
+                               *options(c, port), f"apps:{w.app}"]
+
+
 SERVERS: List[Server] = [
     Server(
         name="fastwsgi",
         probe=python_probe("fastwsgi._core", "fastwsgi"),
-        argv=lambda c, port, w: [c.python, "-m", "fastwsgi", "--host", HOST,
-                                 "--port", str(port), f"apps:{w.app}"],
+        argv=fastwsgi_argv(),
         note="`python -m fastwsgi`, single process",
     ),
     Server(
         name="fastwsgi-accesslog",
         probe=python_probe("fastwsgi._core", "fastwsgi"),
-        argv=lambda c, port, w: [c.python, "-m", "fastwsgi", "--host", HOST,
-                                 "--port", str(port), "--access-log-file",
-                                 str(c.tmp / f"access-{port}.log"), f"apps:{w.app}"],
+        argv=fastwsgi_argv(lambda c, port: ["--access-log-file", str(c.tmp / f"access-{port}.log")]),
         supports=lambda w: w.name == "hello",
         note="the same with the access log on: the default combined format, appended "
              "to a file in the benchmark's temporary directory (a real file on disk, not "
@@ -408,8 +411,7 @@ SERVERS: List[Server] = [
     Server(
         name="fastwsgi-nodefer",
         probe=python_probe("fastwsgi._core", "fastwsgi"),
-        argv=lambda c, port, w: [c.python, "-m", "fastwsgi", "--host", HOST,
-                                 "--port", str(port), "--defer-accept", "0", f"apps:{w.app}"],
+        argv=fastwsgi_argv(lambda c, port: ["--defer-accept", "0"]),
         supports=lambda w: w.name == "churn",
         note="the same with `--defer-accept 0`: woken to accept each connection and again "
              "to read it; churn only, the one workload that opens connections",
