@@ -27,7 +27,6 @@ close-on-exec; the server core only has to accept() on them.
 """
 
 import errno
-import ipaddress
 import logging
 import os
 import socket
@@ -112,13 +111,17 @@ def check_host(host):
     if any(c.isspace() or c in "/[]\x00" for c in host):
         raise ValueError("it contains characters a host name cannot hold")
     if ":" in host:
+        address, percent, zone = host.partition("%")  # a link-local one may name its interface
         try:
-            ipaddress.IPv6Address(host)
-        except ValueError:
+            socket.inet_pton(socket.AF_INET6, address)
+            valid = bool(zone) or not percent
+        except (OSError, ValueError):
+            valid = False
+        if not valid:
             raise ValueError(
                 "it contains ':' but is not an IPv6 address"
                 " (give a port with --port, or use --bind HOST:PORT)"
-            ) from None
+            )
     elif host.isdigit():
         raise ValueError("a bare number is not a host; a port goes after ':' or in --port")
     return host

@@ -20,9 +20,14 @@ A header we cannot read (bad syntax, a proto other than http/https) leaves
 the environ as it was; nothing here raises on what a request carries.
 """
 
-import ipaddress
 import re
+import socket
 from typing import List, Optional, Tuple
+
+# Addresses are read with inet_pton. ipaddress (about 280 KiB of a worker's
+# memory) is imported only when the list holds a network, and then by
+# parse_trusted, before any switch to --user: a worker may be unable to read
+# the interpreter's files after it.
 
 __all__ = ["TrustedProxies", "parse_trusted", "ANY"]
 
@@ -47,26 +52,39 @@ def parse_trusted(items) -> List[str]:
         if not text:
             continue
         bare = text[1:-1] if text.startswith("[") and text.endswith("]") else text
-        try:
-            if "/" in bare:
-                out.append(str(ipaddress.ip_network(bare, strict=False)))
-            else:
-                out.append(str(ipaddress.ip_address(bare)))
-        except ValueError:
+        normal = _network_text(bare) if "/" in bare else _address_text(bare)
+        if normal is None:
             raise ValueError("%r is not an IP address or network (host names are not"
-                             " resolved)" % text) from None
+                             " resolved)" % text)
+        out.append(normal)
     return out
 
 
-def _client_ip(text):
-    """The IP address in text; an IPv4-mapped IPv6 address becomes its IPv4."""
+_V4_MAPPED = b"\0" * 10 + b"\xff\xff"
+
+
+def _address_text(text) -> Optional[str]:
+    """An address written as the core writes a peer's (inet_ntop), or None.
+    An IPv4-mapped IPv6 address becomes its IPv4: TrustedProxies matches
+    that in both forms. (Before 3.13 ipaddress writes ::ffff:10.0.0.1 as
+    ::ffff:a00:1, which no peer's address would equal.)"""
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            packed = socket.inet_pton(family, text)
+        except (OSError, ValueError):   # ValueError: an embedded NUL
+            continue
+        if packed.startswith(_V4_MAPPED):
+            return socket.inet_ntop(socket.AF_INET, packed[12:])
+        return socket.inet_ntop(family, packed)
+    return None
+
+
+def _network_text(text) -> Optional[str]:
+    import ipaddress
     try:
-        ip = ipaddress.ip_address(text)
+        return str(ipaddress.ip_network(text, strict=False))
     except ValueError:
         return None
-    if ip.version == 6 and ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    return ip
 
 
 ANSWERS_KEPT = 4096                       # distinct forwarding-header values remembered
@@ -91,11 +109,13 @@ class TrustedProxies:
             if entry == ANY:
                 continue
             if "/" in entry:
+                import ipaddress    # parse_trusted has loaded it: a network was given
                 network = ipaddress.ip_network(entry, strict=False)
                 if network.num_addresses > 1:
                     networks.append(network)
+                    self._ip_address = ipaddress.ip_address
                     continue
-                entry = str(network.network_address)
+                entry = _address_text(str(network.network_address))
             addresses.add(entry)
             if ":" not in entry:
                 # what the kernel reports for IPv4 clients of a dual-stack socket
@@ -112,8 +132,11 @@ class TrustedProxies:
             return True
         if not self.networks:
             return False
-        ip = _client_ip(address)
-        return ip is not None and any(ip in network for network in self.networks)
+        text = _address_text(address)
+        if text is None:
+            return False
+        ip = self._ip_address(text)
+        return any(ip in network for network in self.networks)
 
     def rewrite(self, environ) -> None:
         """Set REMOTE_ADDR, REMOTE_PORT and wsgi.url_scheme from the forwarding
@@ -244,9 +267,9 @@ def _node_address(node) -> Optional[Tuple[str, str]]:
         host, port = node.split(":")
     else:
         host, port = node, ""
-    ip = _client_ip(host)
-    if ip is None:
+    address = _address_text(host)
+    if address is None:
         return None
     if not (port.isdigit() and port.isascii() and 0 < int(port) < 65536):
         port = ""
-    return str(ip), port
+    return address, port

@@ -83,6 +83,7 @@ def assert_serving(listener):
     ("localhost:0", BindAddress("tcp", "localhost", 0, None)),
     ("[::1]:8080", BindAddress("tcp", "::1", 8080, None)),
     ("[::]", BindAddress("tcp", "::", 7000, None)),
+    ("[fe80::1%eth0]:80", BindAddress("tcp", "fe80::1%eth0", 80, None)),   # a link-local zone
     ("example.org", BindAddress("tcp", "example.org", 7000, None)),
     (":9", BindAddress("tcp", "10.1.2.3", 9, None)),
     ("unix:/tmp/s.sock", BindAddress("unix", None, None, "/tmp/s.sock")),

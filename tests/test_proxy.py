@@ -6,9 +6,11 @@ server processes: trust is decided per connection from the peer address."""
 import json
 import random
 import socket
+import sys
 
 import pytest
 
+from conftest import ServerProcess
 from fastwsgi.proxy import TrustedProxies, parse_trusted
 from http_client import get, read_reply, request, unix_request
 
@@ -189,6 +191,51 @@ def test_untrusted_peer_changes_nothing(server, how):
 def test_trusted_by_network_or_star(server, allow):
     env = environ_of(server("apps:app", "--forwarded-allow-ips", allow), FORWARDED_HEADERS)
     assert (env["REMOTE_ADDR"], env["wsgi.url_scheme"]) == ("203.0.113.7", "https")
+
+
+def test_a_mapped_entry_trusts_that_peer_on_a_dual_stack_socket():
+    # On a dual-stack socket (here an inherited one) an IPv4 client's address
+    # is ::ffff:127.0.0.1; the entry must match it however it is written.
+    listener = socket.socket(socket.AF_INET6)
+    listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    listener.bind(("::", 0))
+    listener.listen()
+    with listener:
+        for allow in ("::ffff:127.0.0.1", "[::FFFF:127.0.0.1]", "::ffff:127.0.0.1/128"):
+            proc = ServerProcess([sys.executable, "-m", "fastwsgi", "--bind",
+                                  "fd://%d" % listener.fileno(), "--forwarded-allow-ips", allow,
+                                  "apps:app"], pass_fds=[listener.fileno()])
+            try:
+                proc.wait_listening(r"listening on http://\[::\]:(\d+)")
+                env = environ_of(proc, FORWARDED_HEADERS)
+                assert (env["REMOTE_ADDR"], env["wsgi.url_scheme"]) == ("203.0.113.7", "https"), allow
+                assert proc.stop() == 0, proc.stderr_text()
+            finally:
+                proc.close()
+
+
+# Runs the command line in a process that may not import ipaddress: it costs
+# a worker about 280 KiB, and only a network in the list needs it.
+WITHOUT_IPADDRESS = """
+import sys
+class Refuse:
+    def find_spec(self, name, path=None, target=None):
+        if name == "ipaddress":
+            raise ImportError("ipaddress is refused in this test")
+sys.modules.pop("ipaddress", None)    # an editable install's path hook loads it
+sys.meta_path.insert(0, Refuse())
+from fastwsgi.cli import main
+sys.exit(main())
+"""
+
+
+def test_addresses_are_read_without_ipaddress(server):
+    proc = server("apps:app", launcher=("-c", WITHOUT_IPADDRESS))
+    env = environ_of(proc, FORWARDED_HEADERS)
+    assert (env["REMOTE_ADDR"], env["wsgi.url_scheme"]) == ("203.0.113.7", "https")
+    env = environ_of(proc, [("Forwarded", 'for="[2001:db8:cafe::17]:4711"')])
+    assert (env["REMOTE_ADDR"], env["REMOTE_PORT"]) == ("2001:db8:cafe::17", "4711")
+    assert "ipaddress" not in environ_of(proc, path="/modules")["loaded"]
 
 
 def test_forwarded_header_through_the_server(server):
