@@ -171,8 +171,39 @@ ssize_t fw_io_read(int fd, char *buf, size_t n)
     return got < 0 ? -errno : got;
 }
 
+static ssize_t send_bytes(int fd, const void *buf, size_t n)
+{
+    ssize_t sent;
+    do {
+        sent = send(fd, buf, n, FW_SEND_FLAGS);
+    } while (sent < 0 && errno == EINTR);
+    return sent < 0 ? -errno : sent;
+}
+
+/* Most responses are a head and a short body: two buffers. send(2) costs the
+ * sender about 0.2 us less than sendmsg(2) of the same bytes (no msghdr and
+ * iovecs to copy in and check; make -C csrc bench-send), more than copying a
+ * few KiB costs: small gathers are copied into one buffer and sent with send. */
+#define FW_IO_GATHER_BYTES 4096
+
 ssize_t fw_io_writev(int fd, const struct iovec *iov, int iovcnt)
 {
+    char gathered[FW_IO_GATHER_BYTES];
+    size_t total = 0;
+    int i;
+    if (iovcnt == 1)
+        return send_bytes(fd, iov[0].iov_base, iov[0].iov_len);
+    for (i = 0; i < iovcnt && iov[i].iov_len <= sizeof(gathered) - total; i++)
+        total += iov[i].iov_len;
+    if (i == iovcnt) {
+        size_t at = 0;
+        for (i = 0; i < iovcnt; i++) {
+            if (iov[i].iov_len > 0)     /* an empty one may have no base */
+                memcpy(gathered + at, iov[i].iov_base, iov[i].iov_len);
+            at += iov[i].iov_len;
+        }
+        return send_bytes(fd, gathered, total);
+    }
     struct msghdr msg;
     memset(&msg, 0, sizeof(msg));
     msg.msg_iov = (struct iovec *)iov;  /* sendmsg does not write through it */

@@ -37,8 +37,9 @@ size_t fw_io_format_ipv4(const struct in_addr *addr, char *out);
 /* Reads up to n bytes. Returns the count, 0 at end of stream, or -errno. */
 ssize_t fw_io_read(int fd, char *buf, size_t n);
 
-/* Sends the iovecs as one sendmsg. Returns bytes sent (possibly fewer than
- * asked) or -errno (-EAGAIN when the send buffer is full). */
+/* Sends the iovecs in one call: send(2) for one buffer or for a few KiB
+ * copied together, sendmsg(2) for more. Returns bytes sent (possibly fewer
+ * than asked) or -errno (-EAGAIN when the send buffer is full). */
 ssize_t fw_io_writev(int fd, const struct iovec *iov, int iovcnt);
 
 /* Sends up to count bytes of in_fd from *offset, advancing *offset by what

@@ -424,34 +424,92 @@ static void test_sendfile_in_pieces(void)
     fw_t_end();
 }
 
-static void test_writev_fills_the_socket(void)
+/* The byte stream both writev tests send: stream[i] == pattern(i). */
+static unsigned char stream[1 << 20];
+
+static void fill_stream(void)
 {
-    static char block[65536];
+    for (size_t i = 0; i < sizeof(stream); i++)
+        stream[i] = pattern(i);
+}
+
+/* Writes of three pieces of `piece` bytes each into a socket with small
+ * buffers until -EAGAIN; every byte fw_io_writev counted, and only those,
+ * must arrive. Small pieces are copied together into one send, large ones go
+ * as they are: a partial send must be counted right either way. */
+static void check_fill(const char *name, size_t piece)
+{
     int client;
     int small = SMALL_BUFFER;
-    size_t sent = 0, got = 0;
+    size_t sent = 0;
     ssize_t n = 0;
-    int i;
-    fw_t_begin("writev on a full socket: -EAGAIN, and what it took arrives");
+    received_t r = { 0, 0, 0 };
+    fw_t_begin(name);
     int fd = tcp_connection(&client, small);
     set_timeout(client, 5);
     if (fd >= 0) {
-        struct iovec iov[2] = { { block, sizeof(block) / 2 }, { block, sizeof(block) / 2 } };
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
-        for (i = 0; i < 1000; i++) {
-            n = fw_io_writev(fd, iov, 2);
+        while (sent + 3 * piece <= sizeof(stream)) {
+            struct iovec iov[3] = { { stream + sent, piece }, { stream + sent + piece, piece },
+                                    { stream + sent + 2 * piece, piece } };
+            n = fw_io_writev(fd, iov, 3);
             if (n < 0)
                 break;
             sent += (size_t)n;
         }
         FW_CHECK(n == -EAGAIN, "last writev returned %zd after %zu bytes", n, sent);
-        while (got < sent) {
-            ssize_t r = recv(client, block, sizeof(block), 0);
-            if (r <= 0)
-                break;
-            got += (size_t)r;
+        receive(client, &r, sent, 1);
+        FW_CHECK(r.got == sent && r.wrong == 0, "peer got %zu of %zu bytes, %zu wrong",
+                 r.got, sent, r.wrong);
+        FW_CHECK(recv(client, stream, 1, MSG_DONTWAIT) < 0, "the peer got more than was counted");
+        fill_stream();                  /* that recv may have overwritten a byte */
+        close(fd);
+    }
+    close(client);
+    fw_t_end();
+}
+
+static void test_writev_fills_the_socket(void)
+{
+    fill_stream();
+    check_fill("writev of 3 x 1,000 bytes (one send) on a full socket: -EAGAIN, and what "
+               "it took arrives", 1000);
+    check_fill("writev of 3 x 32 KiB (sendmsg) on a full socket: -EAGAIN, and what it took "
+               "arrives", 32768);
+}
+
+/* Piece layouts on both sides of the 4 KiB copy limit, one with an empty
+ * piece that has no base: each call takes all, and the stream arrives whole. */
+static void test_writev_layouts(void)
+{
+    static const size_t layouts[][4] = {
+        { 1, 1, 0, 0 }, { 140, 0, 13, 0 }, { 4000, 96, 0, 0 }, { 4000, 97, 0, 0 },
+        { 3, 5000, 3, 0 }, { 1024, 1024, 1024, 1024 }, { 1024, 1024, 1024, 1025 },
+    };
+    int client;
+    size_t sent = 0;
+    received_t r = { 0, 0, 0 };
+    fw_t_begin("writev: small gathers and large ones arrive whole and in order");
+    fill_stream();
+    int fd = tcp_connection(&client, 0);
+    set_timeout(client, 5);
+    if (fd >= 0) {
+        for (size_t l = 0; l < sizeof(layouts) / sizeof(layouts[0]); l++) {
+            struct iovec iov[4];
+            size_t total = 0;
+            for (int i = 0; i < 4; i++) {
+                iov[i].iov_base = layouts[l][i] ? stream + sent + total : NULL;
+                iov[i].iov_len = layouts[l][i];
+                total += layouts[l][i];
+            }
+            ssize_t n = fw_io_writev(fd, iov, 4);
+            FW_CHECK(n == (ssize_t)total, "layout %zu: sent %zd of %zu", l, n, total);
+            if (n > 0)
+                sent += (size_t)n;
         }
-        FW_CHECK(got == sent, "peer got %zu of %zu bytes", got, sent);
+        receive(client, &r, sent, 1);
+        FW_CHECK(r.got == sent && r.wrong == 0, "peer got %zu of %zu bytes, %zu wrong",
+                 r.got, sent, r.wrong);
         close(fd);
     }
     close(client);
@@ -574,6 +632,7 @@ int main(void)
     test_sendfile_slice();
     test_sendfile_in_pieces();
     test_writev_fills_the_socket();
+    test_writev_layouts();
     test_no_sigpipe_unix();
     test_no_sigpipe_tcp();
     test_sigpipe_blocked_by_the_caller();
