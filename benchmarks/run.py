@@ -391,6 +391,21 @@ def fastwsgi_argv(options=lambda c, port: []):
                                *options(c, port), f"apps:{w.app}"]
 
 
+def baseline_probe(ctx: Ctx) -> str:
+    """fastwsgi-baseline: the build run.sh --baseline REF made, which must be
+    what `import fastwsgi` finds with it on PYTHONPATH."""
+    lib = os.environ.get("BENCH_BASELINE")
+    if not lib:
+        raise SkipServer("no baseline build: give run.sh --baseline REF")
+    env = dict(server_env(), PYTHONPATH=lib)
+    res = subprocess.run([ctx.python, "-c", "import fastwsgi._core; print(fastwsgi.__file__)"],
+                         cwd=str(HERE), env=env, capture_output=True, text=True, timeout=60)
+    if res.returncode != 0 or not res.stdout.strip().startswith(lib):
+        raise SkipServer(f"the baseline build in {lib} does not import: "
+                         f"{(res.stderr.strip().splitlines() or ['?'])[-1]}")
+    return os.environ.get("BENCH_BASELINE_REF", lib)
+
+
 SERVERS: List[Server] = [
     Server(
         name="fastwsgi",
@@ -415,6 +430,14 @@ SERVERS: List[Server] = [
         supports=lambda w: w.name == "churn",
         note="the same with `--defer-accept 0`: woken to accept each connection and again "
              "to read it; churn only, the one workload that opens connections",
+    ),
+    Server(
+        name="fastwsgi-baseline",
+        probe=baseline_probe,
+        argv=lambda c, port, w: ["env", "PYTHONPATH=" + os.environ["BENCH_BASELINE"],
+                                 *fastwsgi_argv()(c, port, w)],
+        note="fastwsgi as committed at the version shown, built by `run.sh --baseline REF` "
+             "into benchmarks/.baseline: the same command, to compare two commits in one run",
     ),
     Server(
         name="fastwsgi-0.0.9",
@@ -1226,6 +1249,9 @@ def parse_args(argv):
                         "instructions per hello request (results/instructions.md)")
     p.add_argument("--no-wrk", action="store_true",
                    help="skip the wrk workloads (with --memory and/or --instructions)")
+    p.add_argument("--baseline", metavar="REF",
+                   help="(run.sh) build fastwsgi at git REF and run it as fastwsgi-baseline "
+                        "next to the checkout (added to --servers)")
     args = p.parse_args(argv)
     quick = args.quick
     args.rounds = args.rounds if args.rounds is not None else (1 if quick else 5)
@@ -1247,6 +1273,16 @@ def parse_args(argv):
         return [table[n] for n in names]
 
     args.server_list = pick(args.servers, SERVERS_BY_NAME, "server")
+    baseline = SERVERS_BY_NAME["fastwsgi-baseline"]
+    if args.baseline:
+        if not os.environ.get("BENCH_BASELINE"):
+            p.error("--baseline needs run.sh, which builds the baseline")
+        if baseline not in args.server_list:
+            args.server_list.append(baseline)
+    elif baseline in args.server_list:
+        if args.servers:
+            p.error("fastwsgi-baseline needs --baseline REF")
+        args.server_list.remove(baseline)
     args.workload_list = pick(args.workloads, apps.WORKLOADS_BY_NAME, "workload")
     return args
 

@@ -9,6 +9,9 @@
 #    anything that fails to install;
 # 2. runs run.py with that venv's Python (all arguments are passed on).
 # --skip-install skips step 1.  BENCH_PYTHON picks the interpreter for the venvs.
+# --baseline REF also builds fastwsgi from git REF (into benchmarks/.baseline)
+# and runs it as the server fastwsgi-baseline, interleaved with the checkout:
+#   benchmarks/run.sh --baseline HEAD~1 --servers fastwsgi,fastwsgi-baseline --workloads json
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -17,9 +20,17 @@ VENV009="$HERE/.venv-fastwsgi009"
 PY=${BENCH_PYTHON:-python3}
 
 skip_install=0
+baseline=""
+want_baseline=0
 for arg in "$@"; do
+    if [ "$want_baseline" -eq 1 ]; then
+        baseline=$arg
+        want_baseline=0
+    fi
     case "$arg" in
         --skip-install|--list|-h|--help) skip_install=1 ;;
+        --baseline) want_baseline=1 ;;
+        --baseline=*) baseline=${arg#--baseline=} ;;
     esac
 done
 
@@ -108,12 +119,36 @@ install_venv() {
     fi
 }
 
+# install_baseline REF: fastwsgi as committed at REF, built into
+# benchmarks/.baseline/SHA (kept: a second run with the same REF reuses it);
+# run.py finds it through BENCH_BASELINE and names it by BENCH_BASELINE_REF.
+install_baseline() {
+    sha=$(git -C "$ROOT" rev-parse --verify --quiet "$1^{commit}") ||
+        { echo "error: --baseline $1 is not a commit of $ROOT" >&2; exit 1; }
+    short=$(git -C "$ROOT" rev-parse --short "$sha")
+    dir="$HERE/.baseline/$sha"
+    if [ ! -d "$dir/lib/fastwsgi" ]; then
+        echo "pip: building fastwsgi at $short for fastwsgi-baseline"
+        rm -rf "$dir" && mkdir -p "$dir/src"
+        git -C "$ROOT" archive "$sha" | tar -C "$dir/src" -xf -
+        if ! "$VENV/bin/python" -m pip install --no-deps --target "$dir/lib" "$dir/src" \
+                 >"$dir/install.log" 2>&1; then
+            tail -n 15 "$dir/install.log" | sed 's/^/    /'
+            rm -rf "$dir/lib"
+            echo "error: could not build fastwsgi at $short (log above)" >&2
+            exit 1
+        fi
+    fi
+    export BENCH_BASELINE="$dir/lib" BENCH_BASELINE_REF="$1 ($short)"
+}
+
 if [ "$skip_install" -eq 0 ]; then
     install_apt
     install_venv
     install_venv009
 fi
 [ -x "$VENV/bin/python" ] || { echo "error: no venv at $VENV (run without --skip-install)" >&2; exit 1; }
+[ -n "$baseline" ] && install_baseline "$baseline"
 
 # The exact command, for the report.
 BENCH_COMMAND="benchmarks/run.sh"

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 OURS = "fastwsgi"
-NOT_PEERS = ("fastwsgi", "fastwsgi-accesslog", "fastwsgi-nodefer")
+NOT_PEERS = ("fastwsgi", "fastwsgi-accesslog", "fastwsgi-nodefer", "fastwsgi-baseline")
 
 
 def _best(rows, attr, lowest, min_rps=0.0):
