@@ -114,7 +114,7 @@ def check_host(host):
         address, percent, zone = host.partition("%")  # a link-local one may name its interface
         try:
             socket.inet_pton(socket.AF_INET6, address)
-            valid = bool(zone) or not percent
+            valid = not percent or (zone != "" and "%" not in zone)
         except (OSError, ValueError):
             valid = False
         if not valid:

@@ -80,11 +80,21 @@ def _address_text(text) -> Optional[str]:
 
 
 def _network_text(text) -> Optional[str]:
+    """A network in CIDR notation, or None. One inside the IPv4-mapped range
+    becomes its IPv4 network, as a mapped address becomes its IPv4; one with
+    a zone is refused, as a zoned address is."""
     import ipaddress
     try:
-        return str(ipaddress.ip_network(text, strict=False))
+        network = ipaddress.ip_network(text, strict=False)
     except ValueError:
         return None
+    if network.version == 6:
+        if network.network_address.scope_id is not None:
+            return None
+        mapped = network.network_address.ipv4_mapped
+        if mapped is not None and network.prefixlen >= 96:
+            network = ipaddress.ip_network((mapped, network.prefixlen - 96))
+    return str(network)
 
 
 ANSWERS_KEPT = 4096                       # distinct forwarding-header values remembered

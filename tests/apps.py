@@ -242,8 +242,6 @@ def app(environ, start_response):
             [sys.executable, "-c", "import os; print(sorted(int(n) for n in os.listdir('/dev/fd')))"],
             close_fds=False, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, check=True)
         return _json(start_response, {"fds": json.loads(listing.stdout)})
-    if path == "/modules":
-        return _json(start_response, {"loaded": sorted(sys.modules)})
     if path == "/peak-rss":
         # ru_maxrss counts KiB on Linux, bytes on macOS
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

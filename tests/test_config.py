@@ -252,6 +252,7 @@ def test_bind_from_env_is_comma_separated():
     ("[::1]8000", "expected ':PORT'"),
     ("[nothex:1]:80", "not an IPv6 address"),
     ("[fe80::1%]:80", "not an IPv6 address"),
+    ("[fe80::1%a%b]:80", "not an IPv6 address"),
     ("[1:2:3]:80", "not an IPv6 address"),
     ("[nothex]:80", "only IPv6 addresses go in brackets"),
     ("unix:", "the unix socket path is empty"),
@@ -314,6 +315,8 @@ def test_bad_unix_socket_mode(raw):
     ("2001:DB8::/32", ["2001:db8::/32"]),
     # an IPv4-mapped address is its IPv4: the form TrustedProxies matches both ways
     ("::FFFF:10.0.0.1, [::ffff:a00:2]", ["10.0.0.1", "10.0.0.2"]),
+    ("::ffff:10.0.0.0/104, ::ffff:10.0.0.1/128, ::ffff:0:0/95",
+     ["10.0.0.0/8", "10.0.0.1/32", "::fffe:0:0/95"]),
     ("2001:db8:0:0:0:0:0:1", ["2001:db8::1"]),
     ("*", ["*"]),
     ("10.0.0.1,*", ["*"]),
@@ -337,7 +340,9 @@ def test_forwarded_allow_ips_three_ways():
 @pytest.mark.parametrize("raw, bad", [("localhost", "localhost"), ("10.0.0.1,proxy", "proxy"),
                                       ("10.0.0.0/33", "10.0.0.0/33"), ("1.2.3", "1.2.3"),
                                       # a zone never matches: peers are written without one
-                                      ("fe80::1%eth0", "fe80::1%eth0"), ("010.0.0.1", "010.0.0.1")])
+                                      ("fe80::1%eth0", "fe80::1%eth0"), ("010.0.0.1", "010.0.0.1"),
+                                      ("fe80::1%eth0/128", "fe80::1%eth0/128"),
+                                      ("fe80::%eth0/64", "fe80::%eth0/64")])
 def test_bad_forwarded_allow_ips(raw, bad):
     assert error_of({"forwarded_allow_ips": raw}) == (
         "--forwarded-allow-ips: %r is not an IP address or network (host names are not"
