@@ -1275,7 +1275,7 @@ def parse_args(argv):
     args.server_list = pick(args.servers, SERVERS_BY_NAME, "server")
     baseline = SERVERS_BY_NAME["fastwsgi-baseline"]
     if args.baseline:
-        if not os.environ.get("BENCH_BASELINE"):
+        if not os.environ.get("BENCH_BASELINE") and not args.list:
             p.error("--baseline needs run.sh, which builds the baseline")
         if baseline not in args.server_list:
             args.server_list.append(baseline)

@@ -20,19 +20,26 @@ VENV009="$HERE/.venv-fastwsgi009"
 PY=${BENCH_PYTHON:-python3}
 
 skip_install=0
+info_only=0
 baseline=""
 want_baseline=0
 for arg in "$@"; do
     if [ "$want_baseline" -eq 1 ]; then
         baseline=$arg
-        want_baseline=0
+        want_baseline=2
+        continue
     fi
     case "$arg" in
-        --skip-install|--list|-h|--help) skip_install=1 ;;
+        --skip-install) skip_install=1 ;;
+        --list|-h|--help) skip_install=1; info_only=1 ;;
         --baseline) want_baseline=1 ;;
-        --baseline=*) baseline=${arg#--baseline=} ;;
+        --baseline=*) baseline=${arg#--baseline=}; want_baseline=2 ;;
     esac
 done
+# Checked before anything is installed: a missing REF would only show at the end.
+case "$want_baseline:$baseline" in
+    1:*|2:|2:-*) echo "error: --baseline needs a git commit, e.g. --baseline HEAD~1" >&2; exit 2 ;;
+esac
 
 note() { printf '  note: %s\n' "$*"; }
 
@@ -148,7 +155,7 @@ if [ "$skip_install" -eq 0 ]; then
     install_venv009
 fi
 [ -x "$VENV/bin/python" ] || { echo "error: no venv at $VENV (run without --skip-install)" >&2; exit 1; }
-[ -n "$baseline" ] && install_baseline "$baseline"
+[ -n "$baseline" ] && [ "$info_only" -eq 0 ] && install_baseline "$baseline"
 
 # The exact command, for the report.
 BENCH_COMMAND="benchmarks/run.sh"
