@@ -354,12 +354,12 @@ cdef class Server:
                     self.run_pending()
                 self.expire_timers()
                 if self.access_log is not None:
-                    flush_access_log(self)            # this turn's lines in one write
+                    flush_access_log(self, n < MAX_EVENTS)
                 if give_up >= 0 and n > 0:
                     give_up = monotonic() + timeout   # the timeout is for idleness
         finally:
             if self.access_log is not None:
-                flush_access_log(self)
+                flush_access_log(self, True)
             if drained:                               # a stop() ends with its drain
                 self.stopping = False
                 self.drain_until = -1

@@ -1,9 +1,11 @@
 # The access log. fastwsgi/accesslog.py compiles the format once; here each
 # finished response is rendered by it straight into a C buffer, and the buffer
-# leaves with one write(2) per turn of the event loop (sooner once it holds
-# FLUSH_BYTES). Under load a turn answers many requests, so the writes get
-# fewer per request the busier the server is, and no line waits longer than a
-# turn. No logging.Logger call per request: that alone costs more than serving it.
+# leaves with one write(2) once the event loop has caught up (a wait found
+# fewer ready sockets than it takes at a time, which includes the wait of an
+# idle loop: it wakes at least once a second), once it holds FLUSH_BYTES, or
+# once its oldest line has waited FLUSH_DELAY. Under load the writes get fewer
+# per request the busier the server is. No logging.Logger call per request:
+# that alone costs more than serving it.
 from fastwsgi.accesslog import basic_auth_user
 
 from cpython.dict cimport PyDict_GetItemWithError
@@ -13,6 +15,7 @@ from posix.stat cimport S_ISFIFO, S_ISSOCK, fstat, struct_stat
 from posix.unistd cimport getpid
 
 DEF FLUSH_BYTES = 65536                   # a buffer this full is written at once
+DEF FLUSH_DELAY = 0.1                     # seconds a line may wait while the loop is busy
 DEF PIPE_ATOMIC = 4096                    # PIPE_BUF: larger pipe writes may interleave
 DEF STALL_MS = 1000                       # how long a full pipe may hold the loop up
 
@@ -74,13 +77,15 @@ cdef class AccessLog:
     """AccessLog(fd, atoms): writes one line per response to fd.
 
     atoms is fastwsgi.accesslog.compile_format()'s tuple. Lines collect in a
-    buffer that the server writes out after every turn of its loop; close()
-    writes what is left and stops (fd stays the caller's to close)."""
+    buffer that the server writes out when its loop catches up (see the top of
+    this file); close() writes what is left and stops (fd stays the caller's
+    to close)."""
     cdef int fd
     cdef size_t write_limit               # 0, or PIPE_ATOMIC for a pipe or socket
     cdef char *buf
     cdef size_t length
     cdef size_t capacity
+    cdef double first_line_at             # the loop's clock when the oldest line came
     cdef LogOp *ops
     cdef Py_ssize_t count
     cdef bytes text                       # the format's literal text, all of it
@@ -146,6 +151,8 @@ cdef class AccessLog:
         cdef size_t line_start = self.length
         if self.fd < 0:
             return 0
+        if line_start == 0:
+            self.first_line_at = conn.server.now
         try:
             self.render(conn, resp, size)
         except BaseException:
@@ -420,7 +427,13 @@ cdef int log_response(Server srv, Connection conn, Response resp) except -1:
     return 0
 
 
-cdef int flush_access_log(Server srv) except -1:
-    if type(srv.access_log) is AccessLog and (<AccessLog>srv.access_log).length:
-        (<AccessLog>srv.access_log).write_out()
+cdef int flush_access_log(Server srv, bint caught_up) except -1:
+    """Write the buffered lines if the loop caught up or the oldest has waited
+    FLUSH_DELAY (see the top of this file)."""
+    cdef AccessLog access_log
+    if type(srv.access_log) is not AccessLog:
+        return 0
+    access_log = <AccessLog>srv.access_log
+    if access_log.length and (caught_up or srv.now - access_log.first_line_at >= FLUSH_DELAY):
+        access_log.write_out()
     return 0

@@ -204,6 +204,33 @@ def test_long_lines_and_many_of_them_stay_whole(logged):
     assert all(COMBINED.match(line)["agent"] == agent.decode() for line in lines)
 
 
+def test_lines_of_full_batches_are_written_when_the_loop_goes_idle(logged):
+    # Under load the buffer is written once the loop catches up. 32 requests
+    # that wait while the server is stopped come back as two full batches of
+    # events, after which nothing comes and no timer is due for 60 s: the
+    # lines must still be written (the idle loop wakes once a second).
+    srv, path = logged("--defer-accept", "0", "--keepalive-timeout", "60")
+    socks = [srv.connect() for _ in range(32)]
+    try:
+        for sock in socks:                         # accepted and watched before the stop
+            sock.sendall(b"GET /warm HTTP/1.1\r\nHost: t\r\n\r\n")
+            assert read_reply(sock).status == 200
+        read_lines(path, 32)
+        os.kill(srv.pid, signal.SIGSTOP)
+        try:
+            for i, sock in enumerate(socks):
+                sock.sendall(b"GET /batch%d HTTP/1.1\r\nHost: t\r\n\r\n" % i)
+        finally:
+            os.kill(srv.pid, signal.SIGCONT)
+        assert [read_reply(sock).status for sock in socks] == [200] * 32
+        lines = read_lines(path, 64)
+        assert sorted(COMBINED.match(line)["request"] for line in lines[32:]) == sorted(
+            "GET /batch%d HTTP/1.1" % i for i in range(32))
+    finally:
+        for sock in socks:
+            sock.close()
+
+
 def test_every_line_is_written_by_a_graceful_stop(logged):
     srv, path = logged()
     with srv.connect() as sock:
