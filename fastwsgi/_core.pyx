@@ -229,7 +229,7 @@ cdef class Server:
         for sock in self.listeners:
             fd = sock.fileno()
             sock.setblocking(False)
-            deferred = cio.fw_io_prepare_listener(fd, config.defer_accept)
+            deferred = cio.fw_io_prepare_listener(fd, config.listener_defer_accept())
             self.check(deferred)
             self.listener_fds.add(fd)
             self.reserve_fd(fd)

@@ -399,7 +399,9 @@ OPTIONS = (
            " the server wakes once per connection, when there is a request to"
            " read, and silent connections take no connection slot meanwhile;"
            " after that the connection is taken and --head-timeout applies; 0"
-           " takes every connection at once",
+           " takes every connection at once (the default with --reuse-port, whose"
+           " sockets close at each reload and would reset connections still"
+           " deferred)",
            "SECONDS"),
     Option("log_level", Choice("debug", "info", "warning", "error", "critical"), "info",
            "log level: debug, info, warning, error or critical",
@@ -601,6 +603,16 @@ class Config:
         known = {opt.env for opt in OPTIONS} | BUILD_VARIABLES
         unknown = sorted(k for k in environ if k.startswith(ENV_PREFIX) and k not in known)
         return cls(values, sources, unknown)
+
+    def listener_defer_accept(self):
+        """--defer-accept as listening sockets get it. Left at its default it is
+        0 with --reuse-port: each worker closes its own socket as it begins to
+        drain (every reload, every --max-requests), and a connection still
+        deferred on it, its request not in yet, would be reset. Given, it is
+        taken as it is (with net.ipv4.tcp_migrate_req=1 nothing is lost)."""
+        if self.reuse_port and self.source_of("defer_accept") == "default":
+            return 0
+        return self.defer_accept
 
     def source_of(self, name):
         """Where an option's value came from: "default", "FASTWSGI_PORT",

@@ -353,6 +353,13 @@ def test_bad_forwarded_allow_ips(raw, bad):
         "forwarded_allow_ips: 1 is not a string")
 
 
+def test_reuse_port_defers_no_accept_unless_told():
+    assert make().listener_defer_accept() == 1
+    assert make({"reuse_port": True}).listener_defer_accept() == 0
+    assert make({"reuse_port": True, "defer_accept": 5}).listener_defer_accept() == 5
+    assert make({"reuse_port": True}, {"FASTWSGI_DEFER_ACCEPT": "3"}).listener_defer_accept() == 3
+
+
 # -- process management: workers, recycling, pid file, accounts, reload ----------
 
 

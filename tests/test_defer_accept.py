@@ -49,6 +49,29 @@ def test_defer_accept_0_takes_silent_connections_at_once(server):
         assert read_reply(asking).body == b"served"
 
 
+@pytest.mark.parametrize("given", [False, True])
+def test_reuse_port_takes_silent_connections_at_once_unless_told(server, given):
+    """A --reuse-port worker closes its own socket at each reload, which would
+    reset connections still deferred there: by default it defers none, and a
+    silent connection holds the only slot as with --defer-accept 0. Given
+    explicitly, the deferral applies."""
+    srv = server("apps:app", "--reuse-port", "--max-connections", "1", "--head-timeout", "60",
+                 *(["--defer-accept", "30"] if given else []))
+    silent = srv.connect()
+    with srv.connect() as asking:
+        asking.sendall(get("/status?body=served"))
+        if given:
+            assert read_reply(asking).body == b"served"
+        else:
+            asking.settimeout(1)
+            with pytest.raises(socket.timeout):
+                asking.recv(100)                    # the silent one holds the slot
+            silent.close()
+            asking.settimeout(10)
+            assert read_reply(asking).body == b"served"
+    silent.close()
+
+
 def test_a_silent_connection_is_taken_after_the_deferral_and_timed_out(server):
     srv = server("apps:app", "--defer-accept", "1", "--head-timeout", "1")
     with srv.connect() as sock:
