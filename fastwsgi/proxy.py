@@ -123,7 +123,6 @@ class TrustedProxies:
                 network = ipaddress.ip_network(entry, strict=False)
                 if network.num_addresses > 1:
                     networks.append(network)
-                    self._ip_address = ipaddress.ip_address
                     continue
                 entry = _address_text(str(network.network_address))
             addresses.add(entry)
@@ -132,6 +131,8 @@ class TrustedProxies:
                 addresses.add("::ffff:" + entry)
         self.addresses = frozenset(addresses)
         self.networks = tuple(networks)
+        if networks:
+            self._ip_address = ipaddress.ip_address    # for __contains__
         self.peers = self if self.networks else self.addresses
         # A proxy sends the same few header values again and again (one per
         # client): each is parsed once. The answer depends on nothing else.
