@@ -44,6 +44,7 @@ core = Extension(
         os.path.join(CSRC, "fw_chunked.c"),
         os.path.join(CSRC, "fw_url.c"),
         os.path.join(CSRC, "fw_io.c"),
+        os.path.join(CSRC, "fw_names.c"),
         loop_backend_source(),
     ],
     include_dirs=[CSRC, "fastwsgi"],

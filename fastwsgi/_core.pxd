@@ -5,6 +5,7 @@ from posix.types cimport off_t
 
 from fastwsgi.cchunked cimport fw_chunked_t
 from fastwsgi.cloop cimport fw_event_t, fw_loop_t
+from fastwsgi.cnames cimport fw_names_t
 from fastwsgi.cparser cimport fw_header_t, fw_parse_limits_t, fw_request_t
 
 
@@ -128,7 +129,7 @@ cdef class Server:
     cdef bint trust_all_peers              # --forwarded-allow-ips '*'
     cdef object trusted_peers              # peer addresses, tested with `in` (fastwsgi.proxy)
     cdef object rewrite_forwarded          # environ -> None, for trusted forwarding headers
-    cdef dict header_keys                  # raw field name bytes -> environ key or None
+    cdef fw_names_t *field_keys            # field name -> environ key or None (owned refs)
     cdef fw_parse_limits_t limits
     cdef fw_header_t *header_slots         # scratch for the parser, max_header_count long
     cdef char *path_scratch                # scratch for percent-decoding PATH_INFO

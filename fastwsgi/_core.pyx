@@ -218,7 +218,7 @@ cdef class Server:
                              self.idle_timers, self.linger_timers]
         self.write_timeout_ms = <int>(config.write_timeout * 1000) if config.write_timeout > 0 else -1
         self.graceful_timeout = config.graceful_timeout
-        self.header_keys = {}
+        self.field_keys = new_field_keys()
         self.update_clock()
 
         self.wake_r, self.wake_w = os.pipe()   # close-on-exec, unlike pipe(2)
@@ -255,6 +255,7 @@ cdef class Server:
         free(self.events)
         free(self.header_slots)
         free(self.path_scratch)
+        free_field_keys(self.field_keys)
         if self.spare_rbufs != NULL:
             while self.spare_rbuf_count:
                 self.spare_rbuf_count -= 1

@@ -2,21 +2,15 @@
 # each request copies it and adds its own, decoding every native string as
 # latin-1 straight from the parser's slices of the read buffer.
 from cpython.dict cimport PyDict_Copy, PyDict_SetDefault
-from cpython.ref cimport PyObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF, PyObject
 from cpython.unicode cimport PyUnicode_DecodeLatin1
 
-from fastwsgi cimport curl
+from fastwsgi cimport cnames, curl
 
-DEF HEADER_KEY_CACHE = 1024               # distinct field names remembered per server
-
-cdef object NO_KEY = object()             # header_keys miss marker
-
+DEF FIELD_KEY_CACHE = 1024                # distinct field names remembered per server
 
 cdef extern from "fw_pycompat.h":
     dict fw_dict_presized(Py_ssize_t n)
-
-cdef extern from "<strings.h>" nogil:
-    int strncasecmp(const char *a, const char *b, size_t n)
 
 DEF ENVIRON_ROOM = 48                     # keys a request's environ holds before it must grow
 
@@ -44,14 +38,15 @@ cdef dict make_environ_template(base_environ, bint multithread):
 
 
 # The keys of the forwarding headers (fastwsgi.proxy), compared by identity:
-# the first two are the very objects in COMMON_FIELDS, the last is interned
-# as environ_key() interns every key it makes.
-cdef str KEY_X_FORWARDED_FOR = "HTTP_X_FORWARDED_FOR"
-cdef str KEY_X_FORWARDED_PROTO = "HTTP_X_FORWARDED_PROTO"
+# interned, as environ_key() interns every key it makes, so a name's key is
+# the same object whether the field-key map held it or not.
+cdef str KEY_X_FORWARDED_FOR = sys.intern("HTTP_X_FORWARDED_FOR")
+cdef str KEY_X_FORWARDED_PROTO = sys.intern("HTTP_X_FORWARDED_PROTO")
 cdef str KEY_FORWARDED = sys.intern("HTTP_FORWARDED")
 
-# Field names most requests carry, mapped to their environ keys without
-# building a bytes object or hashing it (lower-case name, key).
+# Field names most requests carry, with their environ keys: put in every
+# server's field-key map (fw_names.h) before its first request, so they are
+# found even when clients have filled the map with names of their own.
 cdef tuple COMMON_FIELDS = (
     (b"host", "HTTP_HOST"), (b"accept", "HTTP_ACCEPT"), (b"cookie", "HTTP_COOKIE"),
     (b"origin", "HTTP_ORIGIN"), (b"pragma", "HTTP_PRAGMA"), (b"referer", "HTTP_REFERER"),
@@ -66,13 +61,43 @@ cdef tuple COMMON_FIELDS = (
 )
 
 
-cdef object common_field_key(const char *name, size_t n):
-    """The environ key of a common field name (any case), or None."""
-    cdef bytes lower
-    for lower, key in COMMON_FIELDS:
-        if <size_t>PyBytes_GET_SIZE(lower) == n and strncasecmp(name, PyBytes_AS_STRING(lower), n) == 0:
-            return key
-    return None
+cdef cnames.fw_names_t *new_field_keys() except NULL:
+    """A server's field-key map, holding COMMON_FIELDS. Its hash is keyed
+    per server, so which names share slots cannot be known in advance."""
+    cdef bytes name
+    cdef cnames.fw_names_t *keys = cnames.fw_names_new(
+        FIELD_KEY_CACHE, int.from_bytes(os.urandom(8), "little"))
+    if keys == NULL:
+        raise MemoryError()
+    for name, key in COMMON_FIELDS:
+        remember_field_key(keys, PyBytes_AS_STRING(name), PyBytes_GET_SIZE(name), key)
+    return keys
+
+
+cdef void free_field_keys(cnames.fw_names_t *keys):
+    cdef size_t i
+    if keys == NULL:
+        return
+    for i in range(cnames.fw_names_count(keys)):
+        Py_XDECREF(<PyObject *>cnames.fw_names_value(keys, i))
+    cnames.fw_names_free(keys)
+
+
+cdef void remember_field_key(cnames.fw_names_t *keys, const char *name, size_t n, key):
+    # A name the map does not store (full, too long, slots taken, or no memory
+    # for it) is only slower: field_key() works it out again each time.
+    if cnames.fw_names_put(keys, name, n, <void *>key) == 1:
+        Py_INCREF(key)                    # the map's reference, dropped by free_field_keys
+
+
+cdef object field_key(cnames.fw_names_t *keys, const char *name, size_t n):
+    """The environ key of a field name, or None for a name we drop."""
+    cdef void *known = cnames.fw_names_get(keys, name, n)
+    if known != NULL:
+        return <object>known
+    key = environ_key(PyBytes_FromStringAndSize(name, n))
+    remember_field_key(keys, name, n, key)
+    return key
 
 
 cdef object environ_key(bytes name):
@@ -111,16 +136,9 @@ cdef dict build_environ(Server srv, Connection conn, cparser.fw_request_t *req, 
     env["REMOTE_PORT"] = conn.remote_port
     for i in range(req.num_headers):
         h = &req.headers[i]
-        key = common_field_key(buf + h.name.off, h.name.len)
+        key = field_key(srv.field_keys, buf + h.name.off, h.name.len)
         if key is None:
-            name = PyBytes_FromStringAndSize(buf + h.name.off, h.name.len)
-            key = srv.header_keys.get(name, NO_KEY)
-            if key is NO_KEY:
-                key = environ_key(name)
-                if len(srv.header_keys) < HEADER_KEY_CACHE:
-                    srv.header_keys[name] = key
-            if key is None:
-                continue
+            continue
         if trusted and (key is KEY_X_FORWARDED_FOR or key is KEY_X_FORWARDED_PROTO
                         or key is KEY_FORWARDED):
             forwarded = True

@@ -11,6 +11,9 @@ from posix.types cimport off_t
 cdef extern from "Python.h":
     PyObject *PyIter_Next(object iterator)      # NULL at the end, without raising
 
+cdef extern from "<strings.h>" nogil:
+    int strncasecmp(const char *a, const char *b, size_t n)
+
 
 cdef int raise_current() except -1:
     """Let the exception already set by a C call propagate."""
