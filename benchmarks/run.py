@@ -1098,12 +1098,37 @@ def write_chart(args, w, rows, info, base: Path) -> Optional[str]:
 # ==========================================================================
 
 INSTRUCTION_SERVERS = tuple(instructions.SERVERS)  # the servers instructions.py knows
+INSTRUCTION_WORKLOADS = ("hello", "headers20")     # of instructions.WORKLOADS
+
+
+def instructions_run(ctx: Ctx, server: str, workload: str, requests: int) -> dict:
+    """One instructions.py run: its figure, or the reason there is none."""
+    argv = ["taskset", "-c", str(ctx.server_cpu), ctx.python, str(HERE / "instructions.py"),
+            "--server", server, "--workload", workload, "--requests", str(requests)]
+    t0 = time.monotonic()
+    proc = spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=server_env())
+    try:
+        out, err = proc.communicate(timeout=900)
+    except subprocess.TimeoutExpired:
+        out, err = b"", b"timed out after 900 s"
+    finally:
+        stop(proc)
+    out, err = out.decode(errors="replace"), err.decode(errors="replace")
+    m = re.search(r"([\d.]+) instructions per request", out)
+    measured = {"seconds": round(time.monotonic() - t0, 1), "output": out.strip()}
+    if proc.returncode == 0 and m:
+        measured["instructions_per_request"] = float(m.group(1))
+    else:
+        lines = [l for l in (err or out).strip().splitlines() if l.strip()]
+        measured["error"] = (f"instructions.py exited with {proc.returncode}: "
+                             + (lines[-1] if lines else "no output"))
+    return measured
 
 
 def instructions_report(args, ctx: Ctx, command: str, rows) -> int:
-    """Run instructions.py (unchanged: callgrind, hello, one keep-alive
-    connection) for each server it knows; write results/instructions.md."""
-    print("\n## instructions: instructions per hello request (callgrind)\n")
+    """Run instructions.py (callgrind, one keep-alive connection) for each
+    server it knows and each of its workloads; write results/instructions.md."""
+    print("\n## instructions: instructions per request (callgrind)\n")
     missing = [t for t in ("valgrind", "callgrind_control") if not shutil.which(t)]
     if missing:
         print(f"  SKIPPED: {', '.join(missing)} not found (run.sh installs valgrind with apt)")
@@ -1125,58 +1150,52 @@ def instructions_report(args, ctx: Ctx, command: str, rows) -> int:
             print(f"  {name:9} SKIPPED: {exc}")
             results.append({"server": name, "version": None, "error": f"not measured: {exc}"})
             continue
-        argv = ["taskset", "-c", str(ctx.server_cpu), ctx.python, str(HERE / "instructions.py"),
-                "--server", name, "--requests", str(requests)]
-        t0 = time.monotonic()
-        proc = spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=server_env())
-        try:
-            out, err = proc.communicate(timeout=900)
-        except subprocess.TimeoutExpired:
-            out, err = b"", b"timed out after 900 s"
-        finally:
-            stop(proc)
-        out, err = out.decode(errors="replace"), err.decode(errors="replace")
-        m = re.search(r"([\d.]+) instructions per request", out)
-        entry = {"server": name, "version": version, "requests": requests,
-                 "seconds": round(time.monotonic() - t0, 1), "output": out.strip()}
-        if proc.returncode == 0 and m:
-            entry["instructions_per_request"] = float(m.group(1))
-            print(f"  {name:9} {float(m.group(1)):>10,.0f} instructions/request "
-                  f"({requests} requests, {entry['seconds']:.0f} s under valgrind)")
-        else:
-            lines = [l for l in (err or out).strip().splitlines() if l.strip()]
-            entry["error"] = (f"instructions.py exited with {proc.returncode}: "
-                              + (lines[-1] if lines else "no output"))
-            print(f"  {name:9} FAILED: {entry['error']}")
-            status = 1
+        entry = {"server": name, "version": version, "requests": requests, "workloads": {}}
+        for workload in INSTRUCTION_WORKLOADS:
+            measured = instructions_run(ctx, name, workload, requests)
+            entry["workloads"][workload] = measured
+            if "instructions_per_request" in measured:
+                print(f"  {name:9} {workload:9} {measured['instructions_per_request']:>10,.0f} "
+                      f"instructions/request ({requests} requests, {measured['seconds']:.0f} s "
+                      "under valgrind)")
+            else:
+                print(f"  {name:9} {workload:9} FAILED: {measured['error']}")
+                status = 1
         results.append(entry)
 
     hello_rows = rows.get("hello", {})
-    lines = ["| Server | Version | Instructions per hello request | hello CPU µs/req "
-             "(wrk, this run) |", "|---|---|--:|--:|"]
+    lines = ["| Server | Version | "
+             + " | ".join(f"Instructions per {w} request" for w in INSTRUCTION_WORKLOADS)
+             + " | hello CPU µs/req (wrk, this run) |",
+             "|---|---|" + "--:|" * (len(INSTRUCTION_WORKLOADS) + 1)]
     for e in results:
         row = hello_rows.get(e["server"])
         cpu = row.median("cpu_us_per_req") if row is not None and row.ok_runs() else None
-        ipr = e.get("instructions_per_request")
-        lines.append(f"| {e['server']} | {e['version'] or '–'} | "
-                     + (f"{ipr:,.0f}" if ipr is not None else e.get("error", "failed"))
+        cells = []
+        for w in INSTRUCTION_WORKLOADS:
+            measured = e.get("workloads", {}).get(w, e)
+            ipr = measured.get("instructions_per_request")
+            cells.append(f"{ipr:,.0f}" if ipr is not None else measured.get("error", "failed"))
+        lines.append(f"| {e['server']} | {e['version'] or '–'} | " + " | ".join(cells)
                      + f" | {'%.1f' % cpu if cpu is not None else '–'} |")
     table = "\n".join(lines)
     info = machine_info(ctx.python)
     base = RESULTS_DIR / ("instructions" + (f"-{args.tag}" if args.tag else ""))
     md = [
         "# Instructions per request (callgrind)", "", table, "",
-        "User-space instructions executed by the server process per `hello` request, "
+        "User-space instructions executed by the server process per request of the `hello` "
+        "workload (a GET with 3 headers) and of the `headers20` workload (a GET with 20), "
         "counted by valgrind's callgrind: unlike timings they are the same from run to run "
         "whatever else the machine is doing, so a change in the request path shows as a "
         "change in this number. Kernel work (syscalls, TCP) is not counted. The last "
         "column is the wrk figure of the same command, where the hello workload ran.", "",
         "## Command", "", f"`{command}`", "",
         "## Method", "",
-        f"`benchmarks/instructions.py --server NAME --requests {requests}`: the server "
-        "(`python -m fastwsgi ... apps:hello`, the same with `--access-log-file` for "
-        "fastwsgi-accesslog, `bjoern.run(apps.hello, ...)`) runs under "
-        "`valgrind --tool=callgrind --instr-atstart=no`; after 200 warm-up requests "
+        f"`benchmarks/instructions.py --server NAME --workload W --requests {requests}`: the "
+        "server (`python -m fastwsgi ... apps:hello` or `apps:headers20`, the same with "
+        "`--access-log-file` for fastwsgi-accesslog, `bjoern.run(apps.hello, ...)`) runs under "
+        "`valgrind --tool=callgrind --instr-atstart=no` with `PYTHONHASHSEED=0`; after 200 "
+        "warm-up requests "
         "instrumentation is switched on, 50 more requests let it settle, the counters are "
         f"zeroed, exactly {requests} keep-alive requests are sent one at a time over one "
         "connection, the counters are dumped and the total is divided by the request count.",
@@ -1185,7 +1204,8 @@ def instructions_report(args, ctx: Ctx, command: str, rows) -> int:
     md += [f"- {k}: {v}" for k, v in info.items()]
     md += ["", "## Output", ""]
     for e in results:
-        md += [f"- {e['server']}: `{e.get('output') or e.get('error')}`"]
+        for w, measured in e.get("workloads", {"hello": e}).items():
+            md += [f"- {e['server']} {w}: `{measured.get('output') or measured.get('error')}`"]
     base.with_suffix(".md").write_text("\n".join(md) + "\n")
     base.with_suffix(".json").write_text(json.dumps(
         {"command": command, "machine": info, "results": results}, indent=1) + "\n")
