@@ -3,6 +3,7 @@ large bodies to disk, Expect: 100-continue."""
 import hashlib
 import json
 import os
+import time
 
 import pytest
 
@@ -62,6 +63,27 @@ def test_large_body_is_spooled_to_a_file(srv):
 def test_small_body_stays_in_memory(srv):
     result = json.loads(request(srv, post("/digest", b"small")).body)
     assert result["input_type"] == "BytesIO" and result["length"] == 5
+
+
+@pytest.mark.parametrize("split", [None, 0, 9], ids=["with-the-head", "after-the-head", "mid-body"])
+def test_small_body_reaches_the_app_however_it_arrives(srv, split):
+    """A small body that comes with its head is handed over as it is; one that
+    comes in pieces is gathered first. The app reads the same either way."""
+    body = b"line one\nline two\nlast"
+    raw = post("/digest", body)
+    with srv.connect() as sock:
+        if split is None:
+            sock.sendall(raw)
+        else:
+            cut = len(raw) - len(body) + split
+            sock.sendall(raw[:cut])
+            time.sleep(0.2)              # so that the server reads the first piece alone
+            sock.sendall(raw[cut:])
+        result = json.loads(read_reply(sock).body)
+        assert result == {"sha256": hashlib.sha256(body).hexdigest(), "length": len(body),
+                          "input_type": "BytesIO"}
+        sock.sendall(post("/lines?how=readlines", body))     # and the next request on it
+        assert json.loads(read_reply(sock).body) == ["line one\n", "line two\n", "last"]
 
 
 @pytest.mark.parametrize("how, expected", [
