@@ -56,6 +56,7 @@ http {{
     upstream fastwsgi {{
         server {upstream};
         keepalive 8;
+        keepalive_timeout 4s;      # as README.md advises: below fastwsgi's 5 s
     }}
 
     server {{
