@@ -120,6 +120,8 @@ cdef class Server:
     cdef int wake_w
     cdef bint stopping                     # stop() was called: drain, then return
     cdef bint release_listeners            # stop(close_listeners=True): close them as the drain begins
+    cdef bint keep_idle                    # stop(keep_idle=True): idle keep-alive connections stay open
+    cdef bint idle_kept                    # the drain began without closing them
     cdef double drain_until                # the drain's deadline; -1 = no drain begun
     cdef bint limit_reached                # serve(max_requests=N) has answered N
     cdef double graceful_timeout
@@ -159,6 +161,7 @@ cdef class Server:
     cdef int check(self, int rc) except -1
     cdef int run_pending(self) except -1
     cdef int begin_drain(self) except -1
+    cdef int close_idle_connections(self) except -1
     cdef int end_drain(self) except -1
     cdef bint has_busy_connections(self)
     cdef install_wakeup_fd(self)

@@ -280,14 +280,21 @@ cdef class Server:
         """Client connections open now."""
         return self.open_connections
 
-    def stop(self, close_listeners=False):
+    def stop(self, close_listeners=False, keep_idle=False):
         """Ask serve() to return. Safe from any thread and from signal handlers.
         With close_listeners the listening sockets are closed as the drain
         begins, so the kernel queues no more connections for this server (on
         an SO_REUSEPORT address the other sockets get them); it never accepts
-        again."""
+        again.
+
+        With keep_idle, idle keep-alive connections are not closed: each stays
+        until its next request, answered with Connection: close, or until its
+        keep-alive timeout. Closing one could lose a request the client sends
+        at that very moment, which a proxy does not resend if it is a POST.
+        A stop() without keep_idle, even during such a drain, closes them."""
         if close_listeners:
             self.release_listeners = True
+        self.keep_idle = keep_idle and (self.keep_idle or not self.stopping)
         self.stopping = True
         if self.wake_w >= 0:
             write(self.wake_w, b"x", 1)
@@ -328,6 +335,8 @@ cdef class Server:
                     if self.drain_until < 0:
                         self.drain_until = self.now + self.graceful_timeout
                         self.begin_drain()
+                    elif self.idle_kept and not self.keep_idle:
+                        self.close_idle_connections()    # a stop() that closes them came since
                     if self.now >= self.drain_until or not self.has_busy_connections():
                         drained = True
                         break
@@ -363,18 +372,19 @@ cdef class Server:
                 flush_access_log(self, True)
             if drained:                               # a stop() ends with its drain
                 self.stopping = False
+                self.keep_idle = False
+                self.idle_kept = False
                 self.drain_until = -1
                 self.end_drain()
             self.restore_wakeup_fd()
         return self.requests_done - done_before
 
     cdef int begin_drain(self) except -1:
-        """Stop accepting and drop idle keep-alive connections; requests in
-        flight go on (their responses say Connection: close), and so do new
-        connections whose first request has not arrived yet (the client had
-        no sign of the stop, and head_timeout bounds the wait) and requests
-        already received on an idle connection."""
-        cdef Connection conn
+        """Stop accepting and drop idle keep-alive connections (unless
+        keep_idle); requests in flight go on (their responses say Connection:
+        close), and so do new connections whose first request has not arrived
+        yet (the client had no sign of the stop, and head_timeout bounds the
+        wait) and requests already received on an idle connection."""
         self.set_accepting(False)
         if self.release_listeners:
             for fd in list(self.listener_fds):
@@ -383,6 +393,15 @@ cdef class Server:
             for sock in self.listeners:
                 sock.close()
             self.listeners = []
+        if self.keep_idle:
+            self.idle_kept = True
+        else:
+            self.close_idle_connections()
+        return 0
+
+    cdef int close_idle_connections(self) except -1:
+        cdef Connection conn
+        self.idle_kept = False
         for entry in list(self.by_fd):
             if type(entry) is Connection:
                 conn = <Connection>entry
@@ -407,8 +426,8 @@ cdef class Server:
             conn = <Connection>entry
             if conn.state == S_READ_BODY or conn.state == S_IN_APP or conn.state == S_WRITE:
                 return True
-            if conn.state == S_READ_HEAD and conn.timer_queue is not self.idle_timers:
-                return True                     # a request begun, or a new connection's first
+            if conn.state == S_READ_HEAD and (conn.timer_queue is not self.idle_timers or self.idle_kept):
+                return True                     # a request begun, a new connection's first, or kept idle
         return False
 
     cdef install_wakeup_fd(self):

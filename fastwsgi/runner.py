@@ -93,17 +93,20 @@ def _stop_now(signum, frame):
 
 
 @contextlib.contextmanager
-def stop_signals(server, close_listeners=False, master_only_warning=False):
+def stop_signals(server, close_listeners=False, master_only_warning=False, retire_signal=None):
     """While the block runs: SIGTERM/SIGINT drain and stop the server (closing
     its listening sockets as the drain begins if close_listeners: see
-    Server.stop), SIGQUIT stops it at once (StopNow).  With
-    master_only_warning, the master's own signals (HUP, TTIN, TTOU) are
-    logged and ignored instead of taking their default action (which ends or
-    suspends the process).  Only in the main thread; the previous handlers
-    come back afterwards."""
+    Server.stop), SIGQUIT stops it at once (StopNow), and retire_signal, if
+    given, drains it keeping its idle keep-alive connections (Server.stop's
+    keep_idle).  With master_only_warning, the master's own signals (HUP,
+    TTIN, TTOU) are logged and ignored instead of taking their default action
+    (which ends or suspends the process).  Only in the main thread; the
+    previous handlers come back afterwards."""
     handlers = {signal.SIGQUIT: _stop_now}
     handlers.update((signum, lambda signum, frame: server.stop(close_listeners))
                     for signum in STOP_SIGNALS)
+    if retire_signal is not None:
+        handlers[retire_signal] = lambda signum, frame: server.stop(close_listeners, keep_idle=True)
     if master_only_warning:
         handlers.update((signum, _master_only) for signum in MASTER_ONLY_SIGNALS)
     previous = {}

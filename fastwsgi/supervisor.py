@@ -16,7 +16,8 @@ Signals to the master (as gunicorn defines them):
                 (a second TERM/INT stops at once)
     QUIT        immediate stop
     HUP         graceful reload: a new generation of workers starts; each one
-                that is ready retires one old worker, so no request is refused
+                that is ready retires one old worker (RETIRE_SIGNAL), so no
+                request is refused
     TTIN, TTOU  one worker more, one worker less (never below one)
 
 A worker that dies is replaced.  One that dies before it is ready (the app
@@ -65,6 +66,13 @@ RELOAD_POLL = 1.0      # seconds between two looks at the watched files (--reloa
 IDLE_TICK = 5.0        # longest wait when nothing is due
 
 LOAD_FAILED = 3        # a worker's exit status when it could not load the app
+
+# Master to worker: drain as for SIGTERM, but leave idle keep-alive connections
+# open until their next request (answered with Connection: close) or their
+# keep-alive timeout. For workers being replaced (HUP, TTOU, --max-requests):
+# the service goes on, so nothing is gained by closing a connection that a
+# client (a proxy, say) may be sending a request on at that very moment.
+RETIRE_SIGNAL = signal.SIGUSR2
 
 MASTER_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP,
                   signal.SIGTTIN, signal.SIGTTOU, signal.SIGCHLD)
@@ -295,8 +303,7 @@ class Master:
             say("stopping: the workers finish their requests in flight (up to %g s)",
                 self.config.graceful_timeout)
             for worker in self.workers.values():
-                if not worker.leaving:
-                    self.stop_worker(worker, signal.SIGTERM)
+                self.stop_worker(worker, signal.SIGTERM)   # retiring ones too: idle connections go
         else:
             say("stopping now")
             for worker in self.workers.values():
@@ -319,14 +326,14 @@ class Master:
         current = [w for w in by_age if w.generation == self.generation and not w.retiring]
         surplus = len(current) - self.target       # after SIGTTOU: the oldest go
         for worker in current[:max(0, surplus)]:
-            self.stop_worker(worker, signal.SIGTERM)
+            self.stop_worker(worker, RETIRE_SIGNAL)
         current = current[max(0, surplus):]
         # Old generations and retiring workers serve on until enough of the
         # current generation is ready to take over.
         old = [w for w in by_age if w.generation < self.generation or w.retiring]
         still_needed = max(0, self.target - sum(w.ready for w in current))
         for worker in old[:max(0, len(old) - still_needed)]:
-            self.stop_worker(worker, signal.SIGTERM)
+            self.stop_worker(worker, RETIRE_SIGNAL)
         missing = self.target - len(current)
         if self.failures:   # after failed starts: one at a time
             missing = min(missing, 1 - sum(not w.ready for w in current))
@@ -336,7 +343,7 @@ class Master:
 
     def stop_worker(self, worker, signum):
         worker.leaving = True
-        if signum == signal.SIGTERM:
+        if signum != signal.SIGQUIT:
             grace = self.config.graceful_timeout + KILL_MARGIN
         else:
             grace = QUIT_TIMEOUT
@@ -587,7 +594,8 @@ def serve_worker(config, load, listeners, channel, access_log=None):
     if limit:
         limit += random.randint(0, config.max_requests_jitter)
     try:
-        with runner.stop_signals(server, close_listeners=config.reuse_port):
+        with runner.stop_signals(server, close_listeners=config.reuse_port,
+                                 retire_signal=RETIRE_SIGNAL):
             if config.reload:         # stamped before serving: any later edit is a change
                 for path in _loaded_files():
                     _send(channel, "watch %s %s" % (_stamp_text(_stamp(path)), path))

@@ -18,7 +18,7 @@ from conftest import TESTS, ServerProcess
 from fastwsgi import supervisor
 from fastwsgi.config import Config
 from fastwsgi._core import loop_backend
-from http_client import get, request, unix_request
+from http_client import get, read_reply, request, unix_request
 from processes import (DEADLINE, REUSE_PORT_SPREADS, alive, children, listening_sockets,
                        netstat_listening, nobody, uid_of, wait_for, wait_workers)
 
@@ -414,6 +414,83 @@ def test_quit_stops_at_once(server, tmp_path):
     assert "error" in result, result                # cut, not finished
     assert not any(alive(pid) for pid in workers)
     assert "did not stop in time" not in srv.stderr_text()
+
+
+def idle_connection(srv):
+    """A keep-alive connection that has had one answer, and the worker's pid."""
+    sock = srv.connect()
+    sock.sendall(get("/pid"))
+    reply = read_reply(sock)
+    assert reply.status == 200 and reply.header("connection") != "close", reply
+    return sock, int(reply.body)
+
+
+def new_worker_serves(srv, old):
+    """Once a fresh connection is answered by a worker not in old, the new
+    generation is serving; the master retires the old workers as soon as the
+    new ones are ready, and is given 0.5 s (many times what it takes) for it."""
+    wait_for("a new worker", lambda: served_pid(srv) not in old)
+    time.sleep(0.5)
+
+
+def reloaded_holding_an_idle_connection(server):
+    """A master (keep-alive timeout 60 s) reloaded with HUP while a client holds
+    an idle keep-alive connection to one of its first workers, once the new
+    workers serve: (srv, the first workers' pids, the connection, its worker)."""
+    srv = start(server, "--keepalive-timeout", "60")
+    old = children(srv.pid)
+    sock, old_pid = idle_connection(srv)
+    srv.proc.send_signal(signal.SIGHUP)
+    new_worker_serves(srv, old)
+    return srv, old, sock, old_pid
+
+
+def test_a_retired_worker_answers_its_idle_connection_once_more(server):
+    """HUP: an old worker does not close its idle keep-alive connections, since
+    a request sent on one as it closed would be lost (a proxy does not resend a
+    POST). The next request on one is answered, with Connection: close; then
+    the worker exits."""
+    srv, old, sock, old_pid = reloaded_holding_an_idle_connection(server)
+    with sock:
+        assert alive(old_pid)                       # held by the idle connection
+        sock.sendall(get("/pid"))
+        reply = read_reply(sock)
+        assert reply.status == 200 and int(reply.body) == old_pid
+        assert reply.header("connection") == "close"
+        assert sock.recv(65536) == b""
+    wait_for("the old worker to exit", lambda: not alive(old_pid))
+
+
+def test_a_retired_workers_silent_connection_ends_at_its_keepalive_timeout(server):
+    """A client that never uses its idle connection again holds the old worker
+    only for --keepalive-timeout (3 s), not for the graceful timeout (60 s)."""
+    srv = start(server, "--keepalive-timeout", "3", "--graceful-timeout", "60")
+    sock, old_pid = idle_connection(srv)
+    with sock:
+        srv.proc.send_signal(signal.SIGHUP)
+        sent = time.monotonic()
+        wait_for("the old worker to exit", lambda: not alive(old_pid))
+        assert time.monotonic() - sent < 20.0
+        sock.settimeout(DEADLINE)
+        assert sock.recv(65536) == b""              # closed by the server while idle
+
+
+def test_term_closes_idle_connections_at_once(server):
+    """A stop is not a reload: TERM closes idle keep-alive connections (and
+    a worker already retiring drops its own) without waiting for them."""
+    srv, old, sock, old_pid = reloaded_holding_an_idle_connection(server)
+    with sock:
+        kept, new_pid = idle_connection(srv)
+        with kept:
+            assert new_pid not in old and alive(old_pid)
+            sent = time.monotonic()
+            srv.proc.send_signal(signal.SIGTERM)
+            assert srv.proc.wait(DEADLINE) == 0
+            assert time.monotonic() - sent < 20.0   # not the 60 s keep-alive timeout
+            for idle in (sock, kept):
+                idle.settimeout(DEADLINE)
+                assert idle.recv(65536) == b""
+    assert not alive(old_pid) and not alive(new_pid)
 
 
 def test_hup_starts_new_workers_with_the_changed_app(server, tmp_path):
