@@ -1098,7 +1098,7 @@ def write_chart(args, w, rows, info, base: Path) -> Optional[str]:
 # ==========================================================================
 
 INSTRUCTION_SERVERS = tuple(instructions.SERVERS)  # the servers instructions.py knows
-INSTRUCTION_WORKLOADS = ("hello", "headers20")     # of instructions.WORKLOADS
+INSTRUCTION_WORKLOADS = tuple(instructions.WORKLOADS)  # hello, headers20
 
 
 def instructions_run(ctx: Ctx, server: str, workload: str, requests: int) -> dict:
@@ -1193,7 +1193,8 @@ def instructions_report(args, ctx: Ctx, command: str, rows) -> int:
         "## Method", "",
         f"`benchmarks/instructions.py --server NAME --workload W --requests {requests}`: the "
         "server (`python -m fastwsgi ... apps:hello` or `apps:headers20`, the same with "
-        "`--access-log-file` for fastwsgi-accesslog, `bjoern.run(apps.hello, ...)`) runs under "
+        "`--access-log-file` for fastwsgi-accesslog, `bjoern.run(apps.hello, ...)` or "
+        "`bjoern.run(apps.headers20, ...)`) runs under "
         "`valgrind --tool=callgrind --instr-atstart=no` with `PYTHONHASHSEED=0`; after 200 "
         "warm-up requests "
         "instrumentation is switched on, 50 more requests let it settle, the counters are "

@@ -368,14 +368,14 @@ cdef class Server:
                 if give_up >= 0 and n > 0:
                     give_up = monotonic() + timeout   # the timeout is for idleness
         finally:
-            if self.access_log is not None:
-                flush_access_log(self, True)
             if drained:                               # a stop() ends with its drain
-                self.stopping = False
+                self.stopping = False                 # first: a stop() during the flush stays
                 self.keep_idle = False
                 self.idle_kept = False
                 self.drain_until = -1
                 self.end_drain()
+            if self.access_log is not None:
+                flush_access_log(self, True)
             self.restore_wakeup_fd()
         return self.requests_done - done_before
 

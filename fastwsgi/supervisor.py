@@ -72,10 +72,12 @@ LOAD_FAILED = 3        # a worker's exit status when it could not load the app
 # keep-alive timeout. For workers being replaced (HUP, TTOU, --max-requests):
 # the service goes on, so nothing is gained by closing a connection that a
 # client (a proxy, say) may be sending a request on at that very moment.
+# Not with --reload: there a browser's kept connections would get answers
+# from the old code after an edit, so retiring workers get SIGTERM.
 RETIRE_SIGNAL = signal.SIGUSR2
 
 MASTER_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP,
-                  signal.SIGTTIN, signal.SIGTTOU, signal.SIGCHLD)
+                  signal.SIGTTIN, signal.SIGTTOU, signal.SIGCHLD, RETIRE_SIGNAL)
 
 
 def needs_master(config):
@@ -292,6 +294,9 @@ class Master:
                 if self.target > 1:
                     self.target -= 1
                 log.info("SIGTTOU: now %d worker%s", self.target, "s" if self.target > 1 else "")
+            elif signum == RETIRE_SIGNAL:
+                log.warning("%s ignored: the master sends it to the workers it retires;"
+                            " reload with HUP", signal.Signals(signum).name)
 
     def stop(self, how):
         if self.stopping == "immediate":
@@ -325,15 +330,16 @@ class Master:
                         key=lambda w: w.started)
         current = [w for w in by_age if w.generation == self.generation and not w.retiring]
         surplus = len(current) - self.target       # after SIGTTOU: the oldest go
+        retire = signal.SIGTERM if self.config.reload else RETIRE_SIGNAL
         for worker in current[:max(0, surplus)]:
-            self.stop_worker(worker, RETIRE_SIGNAL)
+            self.stop_worker(worker, retire)
         current = current[max(0, surplus):]
         # Old generations and retiring workers serve on until enough of the
         # current generation is ready to take over.
         old = [w for w in by_age if w.generation < self.generation or w.retiring]
         still_needed = max(0, self.target - sum(w.ready for w in current))
         for worker in old[:max(0, len(old) - still_needed)]:
-            self.stop_worker(worker, RETIRE_SIGNAL)
+            self.stop_worker(worker, retire)
         missing = self.target - len(current)
         if self.failures:   # after failed starts: one at a time
             missing = min(missing, 1 - sum(not w.ready for w in current))
@@ -519,6 +525,7 @@ class Master:
                 signal.signal(signum, signal.SIG_DFL)
             signal.signal(signal.SIGHUP, _note)         # the master's signal, not ours
             signal.signal(signal.SIGQUIT, _exit_at_once)  # until it serves
+            signal.signal(RETIRE_SIGNAL, _exit_at_once)   # likewise
             signal.pthread_sigmask(signal.SIG_UNBLOCK, MASTER_SIGNALS)
             for worker in self.workers.values():
                 worker.channel.close()                 # or a master's death went unseen

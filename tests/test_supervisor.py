@@ -425,24 +425,30 @@ def idle_connection(srv):
     return sock, int(reply.body)
 
 
-def new_worker_serves(srv, old):
-    """Once a fresh connection is answered by a worker not in old, the new
-    generation is serving; the master retires the old workers as soon as the
-    new ones are ready, and is given 0.5 s (many times what it takes) for it."""
-    wait_for("a new worker", lambda: served_pid(srv) not in old)
+def one_worker_master(server, *args):
+    """A master with one worker (--max-requests makes a master of one), so
+    that a HUP retires that worker as soon as its successor is ready."""
+    return start(server, "--max-requests", "1000000", *args, workers=1)
+
+
+def new_worker_serves(srv, old_pid):
+    """Once a fresh connection is answered by another worker than old_pid, its
+    successor is ready: the master retires old_pid as soon as it hears so, and
+    is given 0.5 s (many times what it takes) for it."""
+    wait_for("a new worker", lambda: served_pid(srv) != old_pid)
     time.sleep(0.5)
 
 
-def reloaded_holding_an_idle_connection(server):
-    """A master (keep-alive timeout 60 s) reloaded with HUP while a client holds
-    an idle keep-alive connection to one of its first workers, once the new
-    workers serve: (srv, the first workers' pids, the connection, its worker)."""
-    srv = start(server, "--keepalive-timeout", "60")
-    old = children(srv.pid)
+def reloaded_holding_an_idle_connection(server, keepalive_timeout=60):
+    """A one-worker master reloaded with HUP while a client holds an idle
+    keep-alive connection to its worker, once the successor serves:
+    (srv, the connection, the old worker's pid)."""
+    srv = one_worker_master(server, "--keepalive-timeout", str(keepalive_timeout),
+                            "--graceful-timeout", "120")
     sock, old_pid = idle_connection(srv)
     srv.proc.send_signal(signal.SIGHUP)
-    new_worker_serves(srv, old)
-    return srv, old, sock, old_pid
+    new_worker_serves(srv, old_pid)
+    return srv, sock, old_pid
 
 
 def test_a_retired_worker_answers_its_idle_connection_once_more(server):
@@ -450,7 +456,7 @@ def test_a_retired_worker_answers_its_idle_connection_once_more(server):
     a request sent on one as it closed would be lost (a proxy does not resend a
     POST). The next request on one is answered, with Connection: close; then
     the worker exits."""
-    srv, old, sock, old_pid = reloaded_holding_an_idle_connection(server)
+    srv, sock, old_pid = reloaded_holding_an_idle_connection(server)
     with sock:
         assert alive(old_pid)                       # held by the idle connection
         sock.sendall(get("/pid"))
@@ -463,14 +469,11 @@ def test_a_retired_worker_answers_its_idle_connection_once_more(server):
 
 def test_a_retired_workers_silent_connection_ends_at_its_keepalive_timeout(server):
     """A client that never uses its idle connection again holds the old worker
-    only for --keepalive-timeout (3 s), not for the graceful timeout (60 s)."""
-    srv = start(server, "--keepalive-timeout", "3", "--graceful-timeout", "60")
-    sock, old_pid = idle_connection(srv)
+    for --keepalive-timeout (5 s), not for the graceful timeout (120 s)."""
+    srv, sock, old_pid = reloaded_holding_an_idle_connection(server, keepalive_timeout=5)
     with sock:
-        srv.proc.send_signal(signal.SIGHUP)
-        sent = time.monotonic()
-        wait_for("the old worker to exit", lambda: not alive(old_pid))
-        assert time.monotonic() - sent < 20.0
+        assert alive(old_pid)                       # held by the idle connection
+        wait_for("the old worker to exit", lambda: not alive(old_pid), timeout=60.0)
         sock.settimeout(DEADLINE)
         assert sock.recv(65536) == b""              # closed by the server while idle
 
@@ -478,11 +481,11 @@ def test_a_retired_workers_silent_connection_ends_at_its_keepalive_timeout(serve
 def test_term_closes_idle_connections_at_once(server):
     """A stop is not a reload: TERM closes idle keep-alive connections (and
     a worker already retiring drops its own) without waiting for them."""
-    srv, old, sock, old_pid = reloaded_holding_an_idle_connection(server)
+    srv, sock, old_pid = reloaded_holding_an_idle_connection(server)
     with sock:
         kept, new_pid = idle_connection(srv)
         with kept:
-            assert new_pid not in old and alive(old_pid)
+            assert new_pid != old_pid and alive(old_pid)
             sent = time.monotonic()
             srv.proc.send_signal(signal.SIGTERM)
             assert srv.proc.wait(DEADLINE) == 0
@@ -542,6 +545,15 @@ def test_single_process_ignores_the_masters_signals(server):
     srv.proc.send_signal(signal.SIGHUP)
     wait_for("the warning", lambda: "SIGHUP ignored" in srv.stderr_text())
     assert served_pid(srv) == srv.pid
+
+
+def test_master_ignores_the_signal_it_retires_workers_with(server):
+    srv = start(server)
+    workers = children(srv.pid)
+    srv.proc.send_signal(supervisor.RETIRE_SIGNAL)
+    wait_for("the warning", lambda: "SIGUSR2 ignored" in srv.stderr_text())
+    assert srv.proc.poll() is None
+    assert served_pid(srv) in workers and children(srv.pid) == workers
 
 
 # -- recycling, pid file, user, reload --------------------------------------------------------
@@ -670,11 +682,18 @@ def test_an_edit_made_before_the_master_hears_of_the_file_still_reloads(tmp_path
 
 
 def test_reload_restarts_workers_when_a_source_file_changes(server, tmp_path):
+    """And the old worker closes its idle keep-alive connections at once (a
+    browser's next request must reach the edited code), unlike a HUP's."""
     write_app(tmp_path / "devapp.py", "before")
-    srv = server("devapp:app", "--reload", env=dict(NO_PYC, PYTHONPATH=str(tmp_path)))
-    assert fetch(srv).startswith(b"before ")
-    write_app(tmp_path / "devapp.py", "after the edit")
-    wait_for("the edited app", lambda: fetch(srv).startswith(b"after the edit "))
+    srv = server("devapp:app", "--reload", "--keepalive-timeout", "60",
+                 env=dict(NO_PYC, PYTHONPATH=str(tmp_path)))
+    with srv.connect() as held:
+        held.sendall(get("/pid"))
+        assert read_reply(held).body.startswith(b"before ")
+        write_app(tmp_path / "devapp.py", "after the edit")
+        wait_for("the edited app", lambda: fetch(srv).startswith(b"after the edit "))
+        held.settimeout(20.0)                       # not the 60 s keep-alive timeout
+        assert held.recv(65536) == b""
     assert "devapp.py changed" in srv.stderr_text()
 
 
