@@ -8,6 +8,7 @@
 #include "fw_names.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,14 +101,52 @@ static uint64_t name_hash(uint64_t seed, const uint64_t *w, size_t nwords, size_
     return h;
 }
 
-static int same_name(const entry_t *e, const uint64_t *w, size_t nwords, size_t len)
+/* A name as put and get look it up: its folded words, length and hash. */
+typedef struct {
+    uint64_t w[WORDS];
+    size_t nwords;
+    size_t len;
+    uint64_t hash;
+    uint32_t tag;             /* the hash's top 16 bits, kept in the slot */
+} name_key_t;
+
+static inline void make_key(const fw_names_t *t, name_key_t *k, const char *name, size_t len)
 {
-    if (e->len != len)
+    k->nwords = load_name(k->w, name, len);
+    k->len = len;
+    k->hash = name_hash(t->seed, k->w, k->nwords, len);
+    k->tag = (uint32_t)(k->hash >> 48);
+}
+
+static inline int same_name(const entry_t *e, const name_key_t *k)
+{
+    if (e->len != k->len)
         return 0;
-    for (size_t k = 0; k < nwords; k++)
-        if (e->words[k] != w[k])
+    for (size_t i = 0; i < k->nwords; i++)
+        if (e->words[i] != k->w[i])
             return 0;
     return 1;
+}
+
+/* The entry holding k, or NULL; then *empty is the first empty slot of k's
+ * probe run, or SIZE_MAX when all FW_NAMES_PROBES are taken. Names fill
+ * their run without gaps (nothing is ever removed), so the first empty slot
+ * ends the search. */
+static inline entry_t *find(const fw_names_t *t, const name_key_t *k, size_t *empty)
+{
+    for (size_t p = 0; p < FW_NAMES_PROBES; p++) {
+        size_t slot = (k->hash + p) & t->mask;
+        uint32_t s = t->slots[slot];
+        if (s == 0) {
+            *empty = slot;
+            return NULL;
+        }
+        entry_t *e = &t->entries[(s & 0xFFFFu) - 1];
+        if ((s >> 16) == k->tag && same_name(e, k))
+            return e;
+    }
+    *empty = SIZE_MAX;
+    return NULL;
 }
 
 fw_names_t *fw_names_new(size_t max_entries, uint64_t seed)
@@ -142,44 +181,23 @@ void fw_names_free(fw_names_t *t)
 
 void *fw_names_get(const fw_names_t *t, const char *name, size_t len)
 {
-    uint64_t w[WORDS];
+    name_key_t k;
+    size_t empty;
     if (len > FW_NAMES_MAX_LEN)
         return NULL;
-    size_t nwords = load_name(w, name, len);
-    uint64_t h = name_hash(t->seed, w, nwords, len);
-    uint32_t tag = (uint32_t)(h >> 48);
-    for (size_t p = 0; p < FW_NAMES_PROBES; p++) {
-        uint32_t s = t->slots[(h + p) & t->mask];
-        if (s == 0)
-            return NULL;      /* names fill their probe run without gaps */
-        const entry_t *e = &t->entries[(s & 0xFFFFu) - 1];
-        if ((s >> 16) == tag && same_name(e, w, nwords, len))
-            return e->value;
-    }
-    return NULL;
+    make_key(t, &k, name, len);
+    entry_t *e = find(t, &k, &empty);
+    return e != NULL ? e->value : NULL;
 }
 
 int fw_names_put(fw_names_t *t, const char *name, size_t len, void *value)
 {
-    uint64_t w[WORDS];
+    name_key_t k;
+    size_t slot;
     if (len > FW_NAMES_MAX_LEN || t->count == t->max_entries)
         return 0;
-    size_t nwords = load_name(w, name, len);
-    uint64_t h = name_hash(t->seed, w, nwords, len);
-    uint32_t tag = (uint32_t)(h >> 48);
-    size_t slot = 0;
-    int free_slot = 0;
-    for (size_t p = 0; p < FW_NAMES_PROBES; p++) {
-        slot = (h + p) & t->mask;
-        uint32_t s = t->slots[slot];
-        if (s == 0) {
-            free_slot = 1;
-            break;
-        }
-        if ((s >> 16) == tag && same_name(&t->entries[(s & 0xFFFFu) - 1], w, nwords, len))
-            return 0;
-    }
-    if (!free_slot)
+    make_key(t, &k, name, len);
+    if (find(t, &k, &slot) != NULL || slot == SIZE_MAX)
         return 0;
     if (t->count == t->room) {
         size_t room = t->room ? t->room * 2 : FIRST_ROOM;
@@ -192,11 +210,11 @@ int fw_names_put(fw_names_t *t, const char *name, size_t len, void *value)
         t->room = room;
     }
     entry_t *e = &t->entries[t->count];
-    memcpy(e->words, w, nwords * sizeof(w[0]));
+    memcpy(e->words, k.w, k.nwords * sizeof(k.w[0]));
     e->value = value;
     e->len = len;
     t->count++;
-    t->slots[slot] = tag << 16 | (uint32_t)t->count;
+    t->slots[slot] = k.tag << 16 | (uint32_t)t->count;
     return 1;
 }
 
