@@ -1148,7 +1148,8 @@ def instructions_report(args, ctx: Ctx, command: str, rows) -> int:
             version = SERVERS_BY_NAME[name].probe(ctx)
         except SkipServer as exc:
             print(f"  {name:9} SKIPPED: {exc}")
-            results.append({"server": name, "version": None, "error": f"not measured: {exc}"})
+            results.append({"server": name, "version": None, "workloads": {
+                w: {"error": f"not measured: {exc}"} for w in INSTRUCTION_WORKLOADS}})
             continue
         entry = {"server": name, "version": version, "requests": requests, "workloads": {}}
         for workload in INSTRUCTION_WORKLOADS:
@@ -1173,9 +1174,9 @@ def instructions_report(args, ctx: Ctx, command: str, rows) -> int:
         cpu = row.median("cpu_us_per_req") if row is not None and row.ok_runs() else None
         cells = []
         for w in INSTRUCTION_WORKLOADS:
-            measured = e.get("workloads", {}).get(w, e)
+            measured = e["workloads"][w]
             ipr = measured.get("instructions_per_request")
-            cells.append(f"{ipr:,.0f}" if ipr is not None else measured.get("error", "failed"))
+            cells.append(f"{ipr:,.0f}" if ipr is not None else measured["error"])
         lines.append(f"| {e['server']} | {e['version'] or '–'} | " + " | ".join(cells)
                      + f" | {'%.1f' % cpu if cpu is not None else '–'} |")
     table = "\n".join(lines)
@@ -1205,7 +1206,7 @@ def instructions_report(args, ctx: Ctx, command: str, rows) -> int:
     md += [f"- {k}: {v}" for k, v in info.items()]
     md += ["", "## Output", ""]
     for e in results:
-        for w, measured in e.get("workloads", {"hello": e}).items():
+        for w, measured in e["workloads"].items():
             md += [f"- {e['server']} {w}: `{measured.get('output') or measured.get('error')}`"]
     base.with_suffix(".md").write_text("\n".join(md) + "\n")
     base.with_suffix(".json").write_text(json.dumps(
